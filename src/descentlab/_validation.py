@@ -1,0 +1,109 @@
+"""One place that writes every validation message.
+
+Messages follow one format (after scikit-learn's): what was wrong, the allowed range, what was given.
+
+>>> check_in_range(-1.0, name="lr", owner="Adam", low=0.0)
+Traceback (most recent call last):
+...
+ValueError: The 'lr' parameter of Adam must be a float in the range [0.0, inf). Got -1.0 instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Interval", "check_in_range", "check_same_shape", "interval_text"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed or half-open real interval; ``None`` bounds mean infinite."""
+
+    low: float | None = None
+    high: float | None = None
+    low_closed: bool = True
+    high_closed: bool = True
+
+    def __str__(self) -> str:
+        left = "[" if self.low_closed and self.low is not None else "("
+        right = "]" if self.high_closed and self.high is not None else ")"
+        lo = "-inf" if self.low is None else repr(float(self.low))
+        hi = "inf" if self.high is None else repr(float(self.high))
+        return f"{left}{lo}, {hi}{right}"
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        """Element-wise membership; NaN is never inside."""
+        ok = ~np.isnan(x)
+        if self.low is not None:
+            ok &= (x >= self.low) if self.low_closed else (x > self.low)
+        if self.high is not None:
+            ok &= (x <= self.high) if self.high_closed else (x < self.high)
+        return ok
+
+
+def interval_text(low=None, high=None, *, low_closed=True, high_closed=True) -> str:
+    return str(Interval(low, high, low_closed, high_closed))
+
+
+def check_in_range(
+    value,
+    *,
+    name: str,
+    owner: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_closed: bool = True,
+    high_closed: bool = True,
+):
+    """Return ``value`` as a Python float, or as a float64 array when it is array-like.
+
+    Arrays are checked element by element and the first offending element is named with its index.
+    """
+    interval = Interval(low, high, low_closed, high_closed)
+    where = f"The {name!r} parameter of {owner}"
+    if isinstance(value, bool):
+        raise ValueError(f"{where} must be a float in the range {interval}. Got {value!r} instead.")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        x = float(value)
+        if not bool(interval.contains(np.asarray(x))):
+            raise ValueError(
+                f"{where} must be a float in the range {interval}. Got {value!r} instead."
+            )
+        return x
+    try:
+        arr = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+        arr = arr.astype(np.float64, casting="same_kind" if arr.dtype.kind == "f" else "unsafe")
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where} must be a float or an array of floats in the range {interval}. "
+            f"Got {value!r} instead."
+        ) from None
+    if arr.dtype.kind not in "fiu" or np.asarray(value).dtype.kind == "b":
+        raise ValueError(f"{where} must be real-valued. Got dtype {np.asarray(value).dtype}.")
+    if arr.ndim == 0:
+        return check_in_range(float(arr), name=name, owner=owner, low=low, high=high,
+                              low_closed=low_closed, high_closed=high_closed)
+    bad = ~interval.contains(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{where} must be a float in the range {interval} element-wise. "
+            f"Got {arr[idx]!r} at index {idx} ({int(bad.sum())} of {arr.size} elements invalid)."
+        )
+    arr.setflags(write=False)
+    return arr
+
+
+def check_same_shape(a, b, *, name_a: str, name_b: str, owner: str) -> None:
+    """Refuse to let broadcasting hide a shape bug."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if sa != sb:
+        raise ValueError(
+            f"{owner}: {name_a} has shape {sa} but {name_b} has shape {sb}; they must match "
+            "exactly (no broadcasting)."
+        )
+
+
