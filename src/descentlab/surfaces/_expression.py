@@ -1,0 +1,289 @@
+"""``from_expression``: a surface from a formula in x and y, parsed safely, differentiated by sympy.
+
+The text is never evaluated as Python. It is parsed with ``ast.parse(text, mode="eval")`` (which
+only builds a syntax tree), every node is checked against a whitelist, and the sympy expression is
+built from the checked tree node by node. The gradient is sympy's symbolic derivative; both are
+evaluated by walking the sympy tree with the array's own functions (NumPy or torch), so no code is
+generated or executed either.
+
+Accepted: numbers, the names ``x``, ``y``, ``pi``, ``e``, the operators ``+ - * / **`` and unary
+``+ -``, parentheses, and calls (positional arguments only) of: sin cos tan asin acos atan atan2
+sinh cosh tanh asinh acosh atanh exp log sqrt abs. Refused with ValueError, saying what was refused:
+everything else (attribute access, subscripts, calls of other names, keyword arguments, lambdas,
+comprehensions, conditionals, comparisons, strings, ...), constant exponents with absolute value
+above 100, constant subexpressions that overflow a float, more than 500 characters, more than 200
+syntax nodes or nesting deeper than 30.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import numpy as np
+
+from descentlab.surfaces._base import Surface
+
+__all__ = ["from_expression", "MAX_CHARS", "MAX_NODES", "MAX_DEPTH", "MAX_EXPONENT"]
+
+MAX_CHARS = 500
+MAX_NODES = 200
+MAX_DEPTH = 30
+MAX_EXPONENT = 100
+
+# name -> (number of arguments, sympy function name, math function for constant folding)
+_FUNCTIONS = {
+    "sin": (1, "sin", math.sin), "cos": (1, "cos", math.cos), "tan": (1, "tan", math.tan),
+    "asin": (1, "asin", math.asin), "acos": (1, "acos", math.acos),
+    "atan": (1, "atan", math.atan), "atan2": (2, "atan2", math.atan2),
+    "sinh": (1, "sinh", math.sinh), "cosh": (1, "cosh", math.cosh),
+    "tanh": (1, "tanh", math.tanh), "asinh": (1, "asinh", math.asinh),
+    "acosh": (1, "acosh", math.acosh), "atanh": (1, "atanh", math.atanh),
+    "exp": (1, "exp", math.exp), "log": (1, "log", math.log), "sqrt": (1, "sqrt", math.sqrt),
+    "abs": (1, "Abs", abs),
+}
+_CONSTANTS = {"pi": math.pi, "e": math.e}
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+def _refuse(text: str, why: str):
+    raise ValueError(f"Refused expression {text!r}: {why}. Allowed: numbers, x, y, pi, e, "
+                     f"+ - * / **, and the functions {', '.join(_FUNCTIONS)}.")
+
+
+class _Checker:
+    """Walks the syntax tree once: checks every node and folds constant subexpressions to floats."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.nodes = 0
+
+    def check(self, node, depth=0):
+        """Return the node's float value if it is constant (no x or y), else None."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            _refuse(self.text, f"more than {MAX_NODES} syntax nodes")
+        if depth > MAX_DEPTH:
+            _refuse(self.text, f"nesting deeper than {MAX_DEPTH}")
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                _refuse(self.text, f"the literal {v!r} is not a real number")
+            return self._finite(lambda: float(v), f"the number {v!r}")
+        if isinstance(node, ast.Name):
+            if node.id in ("x", "y"):
+                return None
+            if node.id in _CONSTANTS:
+                return _CONSTANTS[node.id]
+            _refuse(self.text, f"the name {node.id!r} (only x, y, pi and e are known)")
+        if isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.UAdd, ast.USub)):
+                _refuse(self.text, f"the operator {type(node.op).__name__}")
+            v = self.check(node.operand, depth + 1)
+            return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINOPS:
+                _refuse(self.text, f"the operator {type(node.op).__name__}")
+            a = self.check(node.left, depth + 1)
+            b = self.check(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow) and b is not None and abs(b) > MAX_EXPONENT:
+                _refuse(self.text, f"the exponent {b:g} (at most {MAX_EXPONENT} in absolute value)")
+            if a is None or b is None:
+                return None
+            op = {ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__,
+                  ast.Div: float.__truediv__, ast.Pow: float.__pow__}[type(node.op)]
+            return self._finite(lambda: op(a, b), "a constant subexpression")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                _refuse(self.text, "calling anything but a whitelisted function by name")
+            name = node.func.id
+            if name not in _FUNCTIONS:
+                _refuse(self.text, f"the function {name!r}")
+            if node.keywords:
+                _refuse(self.text, f"keyword arguments in the call of {name!r}")
+            arity = _FUNCTIONS[name][0]
+            if len(node.args) != arity:
+                _refuse(self.text, f"{name!r} takes {arity} argument(s), got {len(node.args)}")
+            values = []
+            for arg in node.args:
+                if isinstance(arg, ast.Starred):
+                    _refuse(self.text, "starred arguments")
+                values.append(self.check(arg, depth + 1))
+            if any(v is None for v in values):
+                return None
+            return self._finite(lambda: float(_FUNCTIONS[name][2](*values)), f"{name}(...)")
+        _refuse(self.text, f"{_describe(node)}")
+
+    def _finite(self, compute, what):
+        try:
+            v = compute()
+        except (OverflowError, ValueError, ZeroDivisionError, TypeError) as err:
+            _refuse(self.text, f"{what} cannot be evaluated as a finite float ({err})")
+        if isinstance(v, complex) or not math.isfinite(v):
+            _refuse(self.text, f"{what} is not a finite real number")
+        return v
+
+
+def _describe(node) -> str:
+    names = {
+        ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambdas",
+        ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
+        ast.DictComp: "comprehensions", ast.GeneratorExp: "comprehensions",
+        ast.IfExp: "conditional expressions", ast.Compare: "comparisons",
+        ast.BoolOp: "boolean operators", ast.List: "lists", ast.Tuple: "tuples", ast.Set: "sets",
+        ast.Dict: "dicts", ast.JoinedStr: "f-strings", ast.NamedExpr: "assignments",
+        ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Starred: "starred",
+    }
+    return names.get(type(node), f"the syntax {type(node).__name__}")
+
+
+def _to_sympy(node, sp, symbols):
+    """Build the sympy expression from an already-checked syntax tree."""
+    if isinstance(node, ast.Constant):
+        v = node.value
+        return sp.Integer(v) if isinstance(v, int) else sp.Float(repr(float(v)))
+    if isinstance(node, ast.Name):
+        if node.id in symbols:
+            return symbols[node.id]
+        return sp.pi if node.id == "pi" else sp.E
+    if isinstance(node, ast.UnaryOp):
+        operand = _to_sympy(node.operand, sp, symbols)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp):
+        a, b = _to_sympy(node.left, sp, symbols), _to_sympy(node.right, sp, symbols)
+        op = type(node.op)
+        if op is ast.Add:
+            return a + b
+        if op is ast.Sub:
+            return a - b
+        if op is ast.Mult:
+            return a * b
+        if op is ast.Div:
+            return a / b
+        return a**b
+    fn = getattr(sp, _FUNCTIONS[node.func.id][1])
+    return fn(*(_to_sympy(arg, sp, symbols) for arg in node.args))
+
+
+# ------------------------------------------------------------------------------- evaluation
+_NUMERIC = {  # sympy function class name -> NumPy/torch function name (both define these)
+    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
+    "atan": "arctan", "atan2": "arctan2", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
+    "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "exp": "exp", "log": "log",
+    "Abs": "abs", "sign": "sign",
+}
+
+
+def _compile(expr, sp):
+    """A function ``f(x, y, xp)`` evaluating the sympy tree ``expr`` element-wise."""
+    x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
+
+    def build(e):
+        if e == x:
+            return lambda X, Y, xp: X
+        if e == y:
+            return lambda X, Y, xp: Y
+        if not e.free_symbols:
+            c = float(e)
+            return lambda X, Y, xp: c
+        args = [build(a) for a in e.args]
+        if e.is_Add:
+            def add(X, Y, xp):
+                total = args[0](X, Y, xp)
+                for f in args[1:]:
+                    total = total + f(X, Y, xp)
+                return total
+            return add
+        if e.is_Mul:
+            def mul(X, Y, xp):
+                total = args[0](X, Y, xp)
+                for f in args[1:]:
+                    total = total * f(X, Y, xp)
+                return total
+            return mul
+        if e.is_Pow:
+            base, ex = args
+            if e.exp == sp.Rational(1, 2):
+                return lambda X, Y, xp: xp.sqrt(base(X, Y, xp))
+            if e.exp.is_Integer:
+                k = int(e.exp)
+                return lambda X, Y, xp: base(X, Y, xp) ** k
+            return lambda X, Y, xp: base(X, Y, xp) ** ex(X, Y, xp)
+        name = _NUMERIC.get(type(e).__name__)
+        if name is None:  # pragma: no cover - only derivatives of whitelisted functions reach here
+            raise ValueError(f"from_expression: cannot evaluate {e} numerically")
+        return lambda X, Y, xp: getattr(xp, name)(*(f(X, Y, xp) for f in args))
+
+    f = build(expr)
+
+    def evaluate(X, Y, xp):
+        v = f(X, Y, xp)
+        if isinstance(v, float):  # a constant: the shape of the input
+            v = xp.zeros_like(X) + v
+        return v
+
+    return evaluate
+
+
+def from_expression(text: str, *, bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=(),
+                    name: str | None = None) -> Surface:
+    """A surface from a formula in x and y, with its symbolic gradient.
+
+    The formula is parsed without ever evaluating it as Python (see the module's docstring for
+    what is accepted); sympy differentiates it.
+
+    Args:
+      text: the formula, e.g. ``"x**2 + 10*y**2"``.
+      bounds: the plotting window ``((xmin, xmax), (ymin, ymax))``. Default (-3, 3) x (-3, 3).
+      minima: known minimizers, if you know them (shape (k, 2)). Default: none, because a formula's
+        minima are not computed; metrics that need a minimum then report NaN.
+      name: the surface's name. Default: the formula itself.
+
+    Returns:
+      A ``Surface``; ``formula`` holds sympy's form of the expression, ``gradient_formula`` the
+      two partial derivatives.
+
+    Raises:
+      ValueError: for anything outside the whitelist, naming what was refused.
+
+    Example:
+      >>> import numpy as np
+      >>> from descentlab.surfaces import from_expression
+      >>> s = from_expression("x**2 + 10*y**2")
+      >>> s.grad(np.array([1.0, 1.0]))
+      array([ 2., 20.])
+      >>> from_expression("__import__('os')")  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: Refused expression "__import__('os')": the function '__import__'. Allowed: ...
+    """
+    if not isinstance(text, str):
+        raise ValueError("from_expression: the formula must be a string. "
+                         f"Got {type(text).__name__}.")
+    if len(text) > MAX_CHARS:
+        _refuse(text[:40] + "...", f"longer than {MAX_CHARS} characters")
+    if not text.strip():
+        _refuse(text, "the formula is empty")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        _refuse(text, f"not a valid formula ({err.msg})")
+    _Checker(text).check(tree.body)
+
+    import sympy as sp
+
+    x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
+    expr = _to_sympy(tree.body, sp, {"x": x, "y": y})
+    gx, gy = sp.diff(expr, x), sp.diff(expr, y)
+    value, dx, dy = _compile(expr, sp), _compile(gx, sp), _compile(gy, sp)
+    surface = Surface(
+        name or text.strip(), value, lambda X, Y, xp: (dx(X, Y, xp), dy(X, Y, xp)),
+        bounds=bounds, minima=minima, formula=str(expr),
+        description=f"The formula {text.strip()!r}, differentiated symbolically: "
+        f"dJ/dx = {gx}, dJ/dy = {gy}. Its minima are not computed.",
+        spec={"expression": text.strip(), "bounds": [list(map(float, b)) for b in bounds],
+              "minima": np.asarray(minima, dtype=float).reshape(-1, 2).tolist()},
+    )
+    surface.gradient_formula = (str(gx), str(gy))
+    surface.expression = expr
+    return surface
