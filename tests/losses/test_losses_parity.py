@@ -54,6 +54,11 @@ def _logits(seed=0, shape=SHAPE):
     return _simplex(rng, shape), 3.0 * rng.normal(size=shape)
 
 
+def _soft_logits(seed=0, shape=SHAPE):  # targets whose rows do NOT sum to 1 (taken as given)
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.0, 1.0, size=shape), 3.0 * rng.normal(size=shape)
+
+
 def _logits_labels(seed=0, shape=SHAPE):
     rng = np.random.default_rng(seed)
     return rng.integers(0, shape[-1], size=shape[:-1]), 3.0 * rng.normal(size=shape)
@@ -121,6 +126,8 @@ CASES = [
          ref=lambda c, q, r: F.nll_loss(torch.log(q), c, reduction=r)),
     Case("cross_entropy", _logits, kw={"from_logits": True}, per_sample=True,
          ref=lambda p, z, r: F.cross_entropy(z, p, reduction=r)),
+    Case("cross_entropy", _soft_logits, kw={"from_logits": True}, per_sample=True,
+         ref=lambda p, z, r: F.cross_entropy(z, p, reduction=r)),
     Case("cross_entropy", _logits_labels, kw={"from_logits": True}, per_sample=True,
          ref=lambda c, z, r: F.cross_entropy(z, c, reduction=r)),
     Case("cross_entropy", lambda seed=0, shape=(2, 3, 4): _logits_labels(seed, (2, 3, 4)),
@@ -133,9 +140,10 @@ CASES = [
     Case("kl_div", _probs, per_sample=True,
          ref=lambda p, q, r: F.kl_div(torch.log(q), p, reduction=_kl_reduction(r))
          if r != "none" else F.kl_div(torch.log(q), p, reduction="none").sum(-1)),
-    Case("kl_div", _logits, kw={"from_logits": True}, per_sample=True,
-         ref=lambda p, z, r: F.kl_div(F.log_softmax(z, -1), p, reduction=_kl_reduction(r))
-         if r != "none" else F.kl_div(F.log_softmax(z, -1), p, reduction="none").sum(-1)),
+    *[Case("kl_div", make, kw={"from_logits": True}, per_sample=True,
+           ref=lambda p, z, r: F.kl_div(F.log_softmax(z, -1), p, reduction=_kl_reduction(r))
+           if r != "none" else F.kl_div(F.log_softmax(z, -1), p, reduction="none").sum(-1))
+      for make in (_logits, _soft_logits)],
     Case("entropy", _one_probs, per_sample=True,
          ref=lambda p, r: _reduce(-torch.special.xlogy(p, p).sum(-1), r),
          value_ref=_entropy_probs_value_ref),

@@ -21,7 +21,7 @@ Conventions
   element-wise and average over ALL elements (n = y_pred.size); ``"none"`` keeps y_pred's shape.
 * Distribution losses (``cross_entropy, kl_div, entropy``) read the LAST axis as the class axis:
   they sum over it and average over all other (batch) axes, n = prod(y_pred.shape[:-1]);
-  ``"none"`` returns one value per sample, shape y_pred.shape[:-1] (a 0-d array for one
+  ``"none"`` returns one value per sample, shape y_pred.shape[:-1] (a NumPy scalar for one
   distribution).
 * ``cross_entropy``'s target is either probabilities of y_pred's shape (any dtype, so an integer
   one-hot array is a distribution) or integer class labels of shape y_pred.shape[:-1]. The shape

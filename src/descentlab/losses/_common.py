@@ -123,7 +123,7 @@ def _check_labels(labels: np.ndarray, n_classes: int, owner: str) -> None:
         raise ValueError(
             f"The 'y_true' parameter of {owner} holds class labels, which must be integers in the "
             f"range [0, {n_classes - 1}] (y_pred has {n_classes} classes on its last axis). "
-            f"Got {labels[idx]!r} at index {idx} ({int(bad.sum())} of {labels.size} labels "
+            f"Got {int(labels[idx])} at index {idx} ({int(bad.sum())} of {labels.size} labels "
             "invalid)."
         )
 
