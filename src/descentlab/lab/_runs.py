@@ -1,0 +1,542 @@
+"""``run``: optimizers x hyperparameter grid x seeds x start points as one vectorized computation.
+
+Every run is a 2-D parameter vector; all runs of one optimizer class (and one choice of its keyword
+options, e.g. Nadam's ``variant``) advance together as params of shape (runs, 2), with each
+hyperparameter either a float (when all runs share it) or an array of shape (runs, 1): the core's
+batched hyperparameters. One step of all those runs is one call of ``opt.step``; NAG's gradient is
+taken at ``opt.lookahead``. Nothing is clipped or tuned: the trajectories are exactly what
+``descentlab.optim`` computes, run by run (the tests compare with a plain loop, bit for bit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from descentlab import optim
+from descentlab._validation import check_in_range
+from descentlab.lab import _metrics
+
+__all__ = ["run", "Runs", "RunMeta"]
+
+
+# ----------------------------------------------------------------------------- optimizer specs
+@dataclass
+class _Block:
+    """One optimizer spec's grid: fixed keyword options and numeric hyperparameter columns."""
+
+    cls: type
+    choices: dict  # keyword (string) hyperparameters, fixed in the block
+    numeric: dict  # name -> float64 array (G,), every numeric hyperparameter incl. defaults
+    order: tuple  # hyperparameter names in the constructor's order
+
+    @property
+    def size(self) -> int:
+        return len(next(iter(self.numeric.values()))) if self.numeric else 1
+
+    @property
+    def key(self):
+        return (self.cls, tuple(sorted(self.choices.items())))
+
+
+def _as_list(value):
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = list(np.reshape(value, -1)) if isinstance(value, np.ndarray) else list(value)
+        if not arr:
+            raise ValueError("lab.run: a hyperparameter's list of values is empty.")
+        return arr
+    return [value]
+
+
+def _blocks(spec) -> list[_Block]:
+    """Expand one optimizer spec into blocks (one per combination of keyword options)."""
+    if isinstance(spec, optim.Optimizer):
+        cls, given = type(spec), dict(spec.hyperparameters)
+        for name, value in given.items():
+            if isinstance(value, np.ndarray):
+                raise ValueError(
+                    f"lab.run: the {cls.__name__} instance has an array hyperparameter {name!r}; "
+                    f"give a grid as ({cls.__name__!r}, {{{name!r}: [values ...]}}) instead."
+                )
+    elif isinstance(spec, str):
+        cls, given = optim.lookup(spec), {}
+    elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
+        cls = optim.lookup(spec[0])
+        if not isinstance(spec[1], dict):
+            raise ValueError(
+                f"lab.run: the second item of an optimizer spec must be a dict of "
+                f"hyperparameters; got {spec[1]!r} in {spec!r}."
+            )
+        given = dict(spec[1])
+    else:
+        raise ValueError(
+            "lab.run: an optimizer spec is a name ('adam'), a (name, {hyperparameter: value or "
+            f"list of values}}) pair, or a descentlab.optim optimizer. Got {spec!r}."
+        )
+    hspecs = cls.hyperparameter_specs()
+    known = [h.name for h in hspecs]
+    unknown = [k for k in given if k not in known]
+    if unknown:
+        raise ValueError(
+            f"{cls.__name__} has no hyperparameter {unknown[0]!r}. Valid names: "
+            f"{', '.join(known)}."
+        )
+    choice_names = [h.name for h in hspecs if h.interval is None]
+    numeric_names = [h.name for h in hspecs if h.interval is not None]
+    defaults = {h.name: h.default for h in hspecs}
+    values = {name: _as_list(given.get(name, defaults[name])) for name in known}
+    blocks = []
+    for combo in itertools.product(*(values[n] for n in choice_names)):
+        choices = dict(zip(choice_names, combo, strict=True))
+        if numeric_names:
+            cols = [np.asarray(values[n], dtype=object) for n in numeric_names]
+            mesh = np.meshgrid(*[np.arange(len(c)) for c in cols], indexing="ij")
+            numeric = {}
+            for name, col, ix in zip(numeric_names, cols, mesh, strict=True):
+                try:
+                    numeric[name] = np.asarray(col[ix.reshape(-1)], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"The {name!r} parameter of {cls.__name__} must be a float or a list of "
+                        f"floats. Got {values[name]!r} instead."
+                    ) from None
+        else:
+            numeric = {}
+        blocks.append(_Block(cls, choices, numeric, tuple(known)))
+    return blocks
+
+
+# ----------------------------------------------------------------------------- metadata
+class RunMeta(Sequence):
+    """Per-run metadata, a sequence of dicts built on access (cheap for 100,000 runs).
+
+    Each item: ``{"optimizer": "Adam", "hyperparameters": {every hyperparameter, defaults
+    included}, "start": (x, y), "seed": int, "batch_size": int or None}``.
+    """
+
+    def __init__(self, blocks, block_of, grid_of, starts, start_of, seeds, seed_of, batch_size):
+        self._blocks, self._block_of, self._grid_of = blocks, block_of, grid_of
+        self._starts, self._start_of = starts, start_of
+        self._seeds, self._seed_of = seeds, seed_of
+        self._batch_size = batch_size
+
+    def __len__(self) -> int:
+        return len(self._block_of)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]
+        blk = self._blocks[self._block_of[i]]
+        g = self._grid_of[i]
+        hp = {}
+        for name in blk.order:
+            hp[name] = blk.choices[name] if name in blk.choices else float(blk.numeric[name][g])
+        x, y = self._starts[self._start_of[i]]
+        return {"optimizer": blk.cls.__name__, "hyperparameters": hp,
+                "start": (float(x), float(y)), "seed": int(self._seeds[self._seed_of[i]]),
+                "batch_size": self._batch_size}
+
+    def optimizer_names(self) -> np.ndarray:
+        names = np.array([b.cls.__name__ for b in self._blocks], dtype=object)
+        return names[self._block_of]
+
+    def column(self, name: str) -> np.ndarray:
+        """One hyperparameter for every run: float64 (NaN where the optimizer lacks it), or an
+        object array for keyword options."""
+        numeric = any(name in b.numeric for b in self._blocks)
+        out = np.full(len(self), np.nan) if numeric else np.full(len(self), None, dtype=object)
+        for k, b in enumerate(self._blocks):
+            sel = self._block_of == k
+            if name in b.numeric:
+                out[sel] = b.numeric[name][self._grid_of[sel]]
+            elif name in b.choices:
+                out[sel] = b.choices[name]
+        return out
+
+
+# ----------------------------------------------------------------------------- results
+class Runs:
+    """The result of :func:`run`: trajectories, losses, metadata, divergence, optional state.
+
+    Attributes:
+      surface: the surface the runs ran on.
+      trajectories: positions, shape (steps+1, runs, 2); row 0 is the start. After a run diverges
+        (``diverged_at[r] = k >= 0``), row k holds the offending point as computed (possibly
+        inf/NaN) and rows k+1 ... are NaN.
+      losses: J at each position, shape (steps+1, runs) (full-batch J on data surfaces, also when
+        the steps used minibatch gradients); NaN after divergence.
+      meta: per-run metadata (see :class:`RunMeta`), ``meta[r]`` is a dict.
+      diverged_at: shape (runs,), int: the step at which each run diverged, -1 for never.
+      states: with ``record_state=True`` a dict symbol -> array (steps+1, runs, 2): the optimizer's
+        buffers after each step (``v``, ``m``, ``G``, ``s``; NaN for runs whose optimizer has no
+        such buffer), ``grad`` (the gradient used for the step from row t to t+1),
+        ``lookahead`` (where that gradient was taken: NAG's theta - gamma v, else the position)
+        and ``step_size``, the per-axis effective step size -(theta_{t+1} - theta_t) / g_t: the
+        learning rate a plain GD step would need to make the same move (lr for GD,
+        lr / sqrt(G_t + eps) for Adagrad ...; NaN where g_t = 0). The last row of ``grad``,
+        ``lookahead`` and ``step_size`` is NaN (no step follows). ``None`` otherwise.
+      settings: everything the call was given (surface spec, steps, seeds, batch_size,
+        divergence_bound), so the runs can be reproduced.
+    """
+
+    def __init__(self, surface, trajectories, losses, meta, diverged_at, states, settings):
+        self.surface = surface
+        self.trajectories = trajectories
+        self.losses = losses
+        self.meta = meta
+        self.diverged_at = diverged_at
+        self.states = states
+        self.settings = settings
+
+    def __len__(self) -> int:
+        return self.trajectories.shape[1]
+
+    @property
+    def steps(self) -> int:
+        return self.trajectories.shape[0] - 1
+
+    def __repr__(self) -> str:
+        names = sorted(set(self.meta.optimizer_names())) if len(self) else []
+        return (f"Runs(surface={self.surface.name!r}, runs={len(self)}, steps={self.steps}, "
+                f"optimizers={names}, diverged={int((self.diverged_at >= 0).sum())})")
+
+    # ------------------------------------------------------------------ read-outs
+    def label(self, i: int) -> str:
+        """A legend label: the optimizer and the hyperparameters that differ from its defaults."""
+        m = self.meta[i]
+        defaults = {h.name: h.default for h in optim.lookup(m["optimizer"]).hyperparameter_specs()}
+        changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in m["hyperparameters"].items() if v != defaults[k]]
+        return f"{m['optimizer']}({', '.join(changed)})"
+
+    def hyperparameter(self, name: str) -> np.ndarray:
+        """The hyperparameter ``name`` of every run, shape (runs,) (NaN where not applicable)."""
+        return self.meta.column(name)
+
+    def metrics(self, tol: float = 1e-3, *, columns: bool = False):
+        """Measured metrics of every run (see ``descentlab.lab._metrics`` for the definitions).
+
+        Args:
+          tol: tolerance on J - f* for ``steps_to_tol``, in (0, inf). Default 1e-3.
+          columns: ``False`` (default): a list of dicts, one per run, with the run's index,
+            optimizer, hyperparameters (by name), start, seed, batch_size and the metrics
+            ``final_loss, loss_gap, distance, nearest_minimum, steps_to_tol, path_length,
+            oscillation, diverged_at``. ``True``: a dict metric -> array over runs.
+        """
+        tol = check_in_range(tol, name="tol", owner="Runs.metrics", low=0.0, low_closed=False)
+        cols = _metrics.compute(
+            self.trajectories, self.losses, self.diverged_at, minima=self.surface.minima,
+            minimum_value=self.surface.minimum_value, bounds=self.surface.bounds, tol=tol,
+        )
+        if columns:
+            return cols
+        rows = []
+        for i in range(len(self)):
+            m = self.meta[i]
+            row = {"run": i, "optimizer": m["optimizer"], **m["hyperparameters"],
+                   "start_x": m["start"][0], "start_y": m["start"][1], "seed": m["seed"],
+                   "batch_size": m["batch_size"]}
+            for k, v in cols.items():
+                row[k] = int(v[i]) if v.dtype.kind == "i" else float(v[i])
+            rows.append(row)
+        return rows
+
+    def subset(self, indices) -> Runs:
+        """The runs at ``indices`` (an index array, a boolean mask or a slice), as a new Runs."""
+        idx = np.arange(len(self))[indices]
+        idx = np.atleast_1d(idx)
+        meta = RunMeta(self.meta._blocks, self.meta._block_of[idx], self.meta._grid_of[idx],
+                       self.meta._starts, self.meta._start_of[idx], self.meta._seeds,
+                       self.meta._seed_of[idx], self.meta._batch_size)
+        states = None if self.states is None else {k: v[:, idx] for k, v in self.states.items()}
+        return Runs(self.surface, self.trajectories[:, idx], self.losses[:, idx], meta,
+                    self.diverged_at[idx], states, dict(self.settings))
+
+    # ------------------------------------------------------------------ export
+    def to_csv(self, path) -> None:
+        """Write every trajectory point as a CSV row (written atomically: temp file, then rename).
+
+        Columns: run, step, x, y, loss, optimizer, hyperparameters (JSON), start_x, start_y, seed,
+        batch_size, diverged_at, surface (the surface's name). Non-finite values are written as
+        ``nan`` / ``inf`` (Python's float spelling).
+        """
+        from descentlab.lab import _io
+
+        _io.write_csv(self, path)
+
+    def to_json(self, path) -> None:
+        """Write the settings, the surface's spec and every run (metadata, trajectory, losses,
+        diverged_at) as JSON, atomically; non-finite numbers become ``null``."""
+        from descentlab.lab import _io
+
+        _io.write_json(self, path)
+
+
+# ----------------------------------------------------------------------------- the runner
+def _check_int(value, name, low):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        raise ValueError(f"The {name!r} parameter of lab.run must be an integer >= {low}. "
+                         f"Got {value!r} instead.")
+    return int(value)
+
+
+def _minibatch_table(seeds, n, batch_size, steps):
+    """Indices of the minibatch of every step, per seed: (len(seeds), steps, batch_size).
+
+    Sampling is epoch by epoch: each epoch is a fresh permutation of the n points from
+    ``numpy.random.default_rng(seed)``, cut into floor(n / batch_size) minibatches of distinct
+    points (the leftover n mod batch_size points of that epoch are skipped, like PyTorch's
+    ``DataLoader(shuffle=True, drop_last=True)``).
+    """
+    per_epoch = n // batch_size
+    epochs = math.ceil(steps / per_epoch) if steps else 0
+    table = np.empty((len(seeds), steps, batch_size), dtype=np.intp)
+    for k, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
+        batches = [rng.permutation(n)[: per_epoch * batch_size].reshape(per_epoch, batch_size)
+                   for _ in range(epochs)]
+        if steps:
+            table[k] = np.concatenate(batches)[:steps]
+    return table
+
+
+def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_size=None,
+        record_state: bool = False, divergence_bound: float = 10.0, progress=None) -> Runs:
+    """Run optimizers x hyperparameter grid x seeds x starts on a surface, vectorized.
+
+    Args:
+      surface: a ``descentlab.surfaces`` surface, or a catalog name.
+      optimizers: one spec or a list of specs. A spec is a name (``"adam"``: default
+        hyperparameters), a pair ``(name, {hyperparameter: value or list of values})`` (lists
+        are expanded into a grid, the cartesian product in the dict's order), or an optimizer
+        instance (``optim.Adam(lr=0.1)``, float hyperparameters).
+      starts: start points, shape (k, 2) or (2,). Default: the surface's suggested ``start``.
+      steps: number of steps, >= 0. Default 100.
+      seed: an int or a list of ints (each seed is one more grid dimension). Seeds drive the
+        minibatch draws on data surfaces (``batch_size``); runs with the same seed see the same
+        sequence of minibatches (see ``_minibatch_table``), so a run is reproduced exactly alone
+        or inside any batch. Default 0.
+      batch_size: ``None`` (default): full-batch gradients; an int: minibatch gradients of that
+        many distinct points (data surfaces only).
+      record_state: also record the optimizers' internal state at every step (``Runs.states``).
+      divergence_bound: a run diverges when its position or loss is non-finite, or when it leaves
+        the surface's bounds enlarged ``divergence_bound`` times about their centre (each axis).
+        In [1, inf]; default 10. A diverged run is frozen: its later positions and losses are
+        NaN. It never stops the other runs, and no floating-point warning escapes.
+      progress: show a tqdm progress bar; ``None`` (default): only for long runs (at least 10^7
+        run-steps) when stderr is a terminal.
+
+    Returns:
+      A :class:`Runs`. Runs are ordered spec by spec; within a spec, grid point by grid point
+      (the first hyperparameter varies slowest), then seed, then start.
+
+    Example:
+      >>> import numpy as np
+      >>> from descentlab import lab
+      >>> r = lab.run("rosenbrock", [("adam", {"lr": [0.01, 0.1]}), ("nag", {"lr": 0.001})],
+      ...             starts=np.array([[-1.2, 1.0]]), steps=500)
+      >>> r.trajectories.shape, [r.label(i) for i in range(len(r))]
+      ((501, 3, 2), ['Adam(lr=0.01)', 'Adam(lr=0.1)', 'NAG(lr=0.001)'])
+      >>> [round(m["final_loss"], 4) for m in r.metrics()]
+      [3.2831, 0.0155, 0.0025]
+    """
+    from descentlab import surfaces as _surfaces
+
+    if isinstance(surface, str):
+        surface = _surfaces.get(surface)
+    if not isinstance(surface, _surfaces.Surface):
+        raise ValueError(f"lab.run: surface must be a descentlab.surfaces surface or a catalog "
+                         f"name. Got {type(surface).__name__}.")
+    steps = _check_int(steps, "steps", 0)
+    divergence_bound = check_in_range(divergence_bound, name="divergence_bound",
+                                      owner="lab.run", low=1.0)
+    if starts is None:
+        starts = surface.start[None, :]
+    starts = np.array(starts, dtype=np.float64)
+    if starts.ndim == 1:
+        starts = starts[None, :]
+    if starts.ndim != 2 or starts.shape[1] != 2 or starts.shape[0] == 0:
+        raise ValueError(f"lab.run: starts must have shape (k, 2) with k >= 1 (or (2,)); got "
+                         f"shape {starts.shape}.")
+    if not np.isfinite(starts).all():
+        raise ValueError("lab.run: every start point must be finite.")
+    seeds = [_check_int(s, "seed", 0) for s in _as_list(seed)]
+    is_data = isinstance(surface, _surfaces.DataSurface)
+    if batch_size is not None:
+        if not is_data:
+            raise ValueError(
+                f"lab.run: batch_size needs a data surface (linear_fit, lecture_lr); the surface "
+                f"{surface.name!r} has no data to sample. Got batch_size={batch_size!r}."
+            )
+        batch_size = _check_int(batch_size, "batch_size", 1)
+        if batch_size > surface.n:
+            raise ValueError(f"The 'batch_size' parameter of lab.run must be an integer in the "
+                             f"range [1, {surface.n}]. Got {batch_size!r} instead.")
+    if isinstance(optimizers, (str, optim.Optimizer)) or (
+            isinstance(optimizers, tuple) and len(optimizers) == 2
+            and isinstance(optimizers[0], str) and isinstance(optimizers[1], dict)):
+        optimizers = [optimizers]
+    blocks = [b for spec in optimizers for b in _blocks(spec)]
+    if not blocks:
+        raise ValueError("lab.run: no optimizers given.")
+
+    # run layout: block, then grid point, then seed, then start
+    S, K = len(seeds), len(starts)
+    block_of, grid_of, seed_of, start_of = [], [], [], []
+    for k, b in enumerate(blocks):
+        G = b.size
+        block_of.append(np.full(G * S * K, k, dtype=np.intp))
+        grid_of.append(np.repeat(np.arange(G), S * K))
+        seed_of.append(np.tile(np.repeat(np.arange(S), K), G))
+        start_of.append(np.tile(np.arange(K), G * S))
+    block_of, grid_of = np.concatenate(block_of), np.concatenate(grid_of)
+    seed_of, start_of = np.concatenate(seed_of), np.concatenate(start_of)
+    R = len(block_of)
+    meta = RunMeta(blocks, block_of, grid_of, starts, start_of, seeds, seed_of, batch_size)
+
+    traj = np.empty((steps + 1, R, 2))
+    losses = np.empty((steps + 1, R))
+    diverged_at = np.full(R, -1, dtype=np.int64)
+    diverged_loss = np.full(R, np.nan)
+    states = None
+    if record_state:
+        names = ["grad", "lookahead", "step_size"]
+        for b in blocks:
+            names += [n for n in b.cls._buffers if n not in names]
+        states = {n: np.full((steps + 1, R, 2), np.nan) for n in names}
+    table = (_minibatch_table(seeds, surface.n, batch_size, steps)
+             if batch_size is not None else None)
+
+    # groups: blocks sharing an optimizer class and keyword options run as one optimizer
+    groups: dict = {}
+    for k, b in enumerate(blocks):
+        groups.setdefault(b.key, []).append(k)
+    (bx0, bx1), (by0, by1) = surface.bounds
+    centre = np.array([(bx0 + bx1) / 2, (by0 + by1) / 2])
+    limit = divergence_bound * np.array([(bx1 - bx0) / 2, (by1 - by0) / 2])
+
+    bar = _progress_bar(progress, R * steps)
+    with np.errstate(all="ignore"):
+        for ks in groups.values():
+            idx = np.flatnonzero(np.isin(block_of, ks))
+            sel = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
+            opt = _group_optimizer(blocks, ks, block_of[idx], grid_of[idx])
+            _advance(surface, opt, traj, losses, sel, starts[start_of[idx]], steps,
+                     centre, limit, diverged_at, diverged_loss, states, table,
+                     seed_of[idx], bar)
+    if bar is not None:
+        bar.close()
+
+    # freeze diverged runs: the offending row keeps what was computed, later rows are NaN
+    hit = diverged_at >= 0
+    if hit.any():
+        after = np.arange(steps + 1)[:, None] > np.where(hit, diverged_at, steps + 1)[None, :]
+        traj[after] = np.nan
+        losses[after] = np.nan
+        losses[diverged_at[hit], np.flatnonzero(hit)] = diverged_loss[hit]
+        if states is not None:
+            for arr in states.values():
+                arr[after] = np.nan
+    settings = {"surface": surface.spec, "steps": steps, "seeds": seeds,
+                "batch_size": batch_size, "divergence_bound": float(divergence_bound),
+                "record_state": bool(record_state)}
+    return Runs(surface, traj, losses, meta, diverged_at, states, settings)
+
+
+def _group_optimizer(blocks, ks, block_of, grid_of):
+    """One optimizer for all runs of a group: floats where they agree, (runs, 1) arrays else."""
+    first = blocks[ks[0]]
+    hp = dict(first.choices)
+    for name in first.numeric:
+        col = np.empty(len(block_of))
+        for k in ks:
+            sel = block_of == k
+            col[sel] = blocks[k].numeric[name][grid_of[sel]]
+        hp[name] = float(col[0]) if (col == col[0]).all() else col[:, None]
+    return first.cls(**hp)
+
+
+def _advance(surface, opt, traj, losses, sel, P0, steps, centre, limit, diverged_at,
+             diverged_loss, states, table, seed_of, bar):
+    """Advance one group of runs (columns ``sel`` of the outputs) through all steps."""
+    P = np.array(P0)  # (runs, 2), the optimizer's params
+    state = opt.init(P)
+    buffers = [n for n in opt._buffers if states is not None]
+    alive = np.ones(len(P), dtype=bool)
+    shared_seed = table is not None and (seed_of == seed_of[0]).all()
+    traj[0, sel] = P
+    if states is not None:
+        for n in buffers:
+            states[n][0, sel] = state[n]
+    for t in range(steps):
+        point = opt.lookahead(P, state)
+        if table is not None:  # minibatch gradient, full-batch loss
+            indices = table[seed_of[0], t] if shared_seed else table[seed_of, t]
+            losses[t, sel] = surface.value(P)
+            g = surface.grad(point, indices=indices)
+        elif point is P:
+            v, g = surface.value_and_grad(P)
+            losses[t, sel] = v
+        else:
+            losses[t, sel] = surface.value(P)
+            g = surface.grad(point)
+        if states is not None:
+            states["grad"][t, sel] = g
+            states["lookahead"][t, sel] = point
+        opt.step(P, g, state)
+        traj[t + 1, sel] = P
+        if states is not None:
+            for n in buffers:
+                states[n][t + 1, sel] = state[n]
+            states["step_size"][t, sel] = -(P - traj[t, sel]) / np.where(g == 0, np.nan, g)
+        # divergence: outside the box, or NaN (the comparison is False for NaN)
+        bad = ~(np.abs(P - centre) <= limit).all(axis=1)
+        new = bad & alive
+        if new.any():
+            _freeze(surface, P, P0, state, new, alive, t + 1, sel, diverged_at, diverged_loss)
+        if bar is not None:
+            bar.update(len(P))
+    losses[steps, sel] = surface.value(P)
+    # a finite point inside the box can still have a non-finite loss (e.g. log(x) at x < 0):
+    # that also ends the run, if it happens before the run left the box
+    glob_all = np.arange(traj.shape[1])[sel]
+    d = diverged_at[glob_all]
+    before = np.arange(steps + 1)[:, None] < np.where(d >= 0, d, steps + 1)[None, :]
+    bad_loss = ~np.isfinite(losses[:, sel]) & before
+    if bad_loss.any():
+        cols = np.flatnonzero(bad_loss.any(axis=0))
+        first = np.argmax(bad_loss, axis=0)[cols]
+        glob = glob_all[cols]
+        diverged_at[glob] = first
+        diverged_loss[glob] = losses[first, glob]
+
+
+def _freeze(surface, P, P0, state, new, alive, t, sel, diverged_at, diverged_loss):
+    """Record the divergence of runs ``new`` at step t and park them at their start with zero
+    state, so that the group's arithmetic stays finite (their later output is discarded)."""
+    glob = np.arange(len(diverged_at))[sel][new]
+    diverged_at[glob] = t
+    diverged_loss[glob] = surface.value(P[new])
+    alive &= ~new
+    P[new] = P0[new]
+    for value in state.values():
+        if isinstance(value, np.ndarray) and value.shape == P.shape:
+            value[new] = 0.0
+
+
+def _progress_bar(progress, work):
+    if progress is None:
+        progress = work >= 10**7 and sys.stderr.isatty()
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm ships with the lab extra
+        return None
+    return tqdm(total=work, unit="run-step", unit_scale=True, desc="descentlab.lab.run")
