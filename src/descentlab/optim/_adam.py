@@ -1,4 +1,4 @@
-"""Where the two branches merge: Momentum + RMSProp -> Adam; NAG + Adam -> Nadam (LECTURE.md, 3-4)."""
+"""Where the branches merge: Momentum + RMSProp -> Adam; NAG + Adam -> Nadam (LECTURE.md, 3-4)."""
 
 from __future__ import annotations
 
@@ -46,16 +46,16 @@ class Adam(Optimizer):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
 
     def _update(self, theta, g, state, hp, work):
-        xp, m, v, w, t = namespace(theta), state["m"], state["v"], work[0], state["t"]
-        m *= hp.beta1
-        m += xp.multiply(g, 1 - hp.beta1, out=w)  # m = beta1 * m + (1 - beta1) * g
+        xp, c, m, v, w, t = namespace(theta), hp.like, state["m"], state["v"], work[0], state["t"]
+        m *= c(hp.beta1)
+        m += xp.multiply(g, c(1 - hp.beta1), out=w)  # m = beta1 * m + (1 - beta1) * g
         xp.multiply(g, g, out=w)
-        v *= hp.beta2
-        v += xp.multiply(w, 1 - hp.beta2, out=w)  # v = beta2 * v + (1 - beta2) * g^2
-        xp.sqrt(xp.divide(v, 1 - power(hp.beta2, t), out=w), out=w)
-        w += hp.eps  # sqrt(vhat) + eps
+        v *= c(hp.beta2)
+        v += xp.multiply(w, c(1 - hp.beta2), out=w)  # v = beta2 * v + (1 - beta2) * g^2
+        xp.sqrt(xp.divide(v, c(1 - power(hp.beta2, t)), out=w), out=w)
+        w += c(hp.eps)  # sqrt(vhat) + eps
         xp.divide(m, w, out=w)
-        theta -= xp.multiply(w, hp.lr / (1 - power(hp.beta1, t)), out=w)  # lr * mhat / (...)
+        theta -= xp.multiply(w, c(hp.lr / (1 - power(hp.beta1, t))), out=w)  # lr * mhat / (...)
 
 
 class Nadam(Optimizer):
@@ -116,35 +116,36 @@ class Nadam(Optimizer):
         # the product mu_1 ... mu_t of torch's schedule (a float, or an array for batched beta1)
         return {"mu_product": 1.0} if self.variant == "torch" else {}
 
+    def _mu(self, t):
+        """``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))``, torch's schedule."""
+        return self.beta1 * (1 - 0.5 * power(0.96, t * self.momentum_decay))
+
+    def _advance(self, state):
+        if self.variant == "torch":  # P_t = mu_1 ... mu_t: once per step, before the rule
+            state["mu_product"] = state["mu_product"] * self._mu(state["t"])
+
     def _update(self, theta, g, state, hp, work):
-        xp, m, v, t = namespace(theta), state["m"], state["v"], state["t"]
+        xp, c, m, v, t = namespace(theta), hp.like, state["m"], state["v"], state["t"]
         d, w, u = work
-        xp.multiply(g, 1 - hp.beta1, out=w)  # w = (1 - beta1) * g, kept for the look-ahead
-        m *= hp.beta1
+        xp.multiply(g, c(1 - hp.beta1), out=w)  # w = (1 - beta1) * g, kept for the look-ahead
+        m *= c(hp.beta1)
         m += w  # m = beta1 * m + (1 - beta1) * g
         xp.multiply(g, g, out=d)
-        v *= hp.beta2
-        v += xp.multiply(d, 1 - hp.beta2, out=d)  # v = beta2 * v + (1 - beta2) * g^2
-        xp.sqrt(xp.divide(v, 1 - power(hp.beta2, t), out=d), out=d)
-        d += hp.eps  # d = sqrt(vhat) + eps
+        v *= c(hp.beta2)
+        v += xp.multiply(d, c(1 - hp.beta2), out=d)  # v = beta2 * v + (1 - beta2) * g^2
+        xp.sqrt(xp.divide(v, c(1 - power(hp.beta2, t)), out=d), out=d)
+        d += c(hp.eps)  # d = sqrt(vhat) + eps
         if hp.variant == "torch":
-            self._torch_schedule(theta, g, m, d, w, state, hp)
+            mu, mu_next, mu_product = self._mu(t), self._mu(t + 1), state["mu_product"]
+            xp.divide(g, d, out=w)
+            theta -= xp.multiply(w, c(hp.lr * (1 - mu) / (1 - mu_product)), out=w)
+            xp.divide(m, d, out=w)
+            theta -= xp.multiply(w, c(hp.lr * mu_next / (1 - mu_product * mu_next)), out=w)
             return
         # look-ahead momentum: beta1 * mhat + (1 - beta1) * g / (1 - beta1^t)
         # (optax bias-corrects the beta1 * m term with t + 1)
         t_m = t + 1 if hp.variant == "optax" else t
-        w /= 1 - power(hp.beta1, t)
-        w += xp.multiply(m, hp.beta1 / (1 - power(hp.beta1, t_m)), out=u)
+        w /= c(1 - power(hp.beta1, t))
+        w += xp.multiply(m, c(hp.beta1 / (1 - power(hp.beta1, t_m))), out=u)
         xp.divide(w, d, out=w)
-        theta -= xp.multiply(w, hp.lr, out=w)  # theta = theta - lr / (sqrt(vhat) + eps) * (...)
-
-    def _torch_schedule(self, theta, g, m, d, w, state, hp):
-        xp, t = namespace(theta), state["t"]
-        mu = hp.beta1 * (1 - 0.5 * power(0.96, t * hp.momentum_decay))
-        mu_next = hp.beta1 * (1 - 0.5 * power(0.96, (t + 1) * hp.momentum_decay))
-        state["mu_product"] = state["mu_product"] * mu
-        mu_product = state["mu_product"]
-        xp.divide(g, d, out=w)
-        theta -= xp.multiply(w, hp.lr * (1 - mu) / (1 - mu_product), out=w)
-        xp.divide(m, d, out=w)
-        theta -= xp.multiply(w, hp.lr * mu_next / (1 - mu_product * mu_next), out=w)
+        theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (sqrt(vhat) + eps) * (...)

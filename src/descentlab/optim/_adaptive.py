@@ -1,9 +1,9 @@
-"""The step-size branch of the family tree: SGD -> Adagrad -> RMSProp and AdaDelta (LECTURE.md, 4)."""
+"""The step-size branch of the family tree: SGD -> Adagrad -> RMSProp, AdaDelta (LECTURE.md, 4)."""
 
 from __future__ import annotations
 
 from descentlab._backend import namespace
-from descentlab.optim._base import NONNEGATIVE, POSITIVE, UNIT_OPEN, Family, Optimizer
+from descentlab.optim._base import NONNEGATIVE, POSITIVE, UNIT_OPEN, Family, Optimizer, Step
 
 __all__ = ["Adagrad", "RMSProp", "AdaDelta"]
 
@@ -47,19 +47,19 @@ class Adagrad(Optimizer):
 
     def init(self, params) -> dict:
         state = super().init(params)
-        state["G"] += self._cast(params).initial_accumulator
+        state["G"] += Step(self.hyperparameters, params).like(self.initial_accumulator)
         return state
 
     def _update(self, theta, g, state, hp, work):
-        xp, G, w = namespace(theta), state["G"], work[0]
+        xp, c, G, w = namespace(theta), hp.like, state["G"], work[0]
         G += xp.multiply(g, g, out=w)  # G = G + g^2
         if hp.variant == "lecture":
-            xp.sqrt(xp.add(G, hp.eps, out=w), out=w)  # sqrt(G + eps)
+            xp.sqrt(xp.add(G, c(hp.eps), out=w), out=w)  # sqrt(G + eps)
         else:
             xp.sqrt(G, out=w)
-            w += hp.eps  # sqrt(G) + eps
+            w += c(hp.eps)  # sqrt(G) + eps
         xp.divide(g, w, out=w)
-        theta -= xp.multiply(w, hp.lr, out=w)  # theta = theta - lr / (...) * g
+        theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (...) * g
 
 
 class RMSProp(Optimizer):
@@ -99,14 +99,14 @@ class RMSProp(Optimizer):
         super().__init__(lr=lr, gamma=gamma, eps=eps)
 
     def _update(self, theta, g, state, hp, work):
-        xp, G, w = namespace(theta), state["G"], work[0]
+        xp, c, G, w = namespace(theta), hp.like, state["G"], work[0]
         xp.multiply(g, g, out=w)
-        G *= hp.gamma
-        G += xp.multiply(w, 1 - hp.gamma, out=w)  # G = gamma * G + (1 - gamma) * g^2
+        G *= c(hp.gamma)
+        G += xp.multiply(w, c(1 - hp.gamma), out=w)  # G = gamma * G + (1 - gamma) * g^2
         xp.sqrt(G, out=w)
-        w += hp.eps
+        w += c(hp.eps)
         xp.divide(g, w, out=w)
-        theta -= xp.multiply(w, hp.lr, out=w)  # theta = theta - lr / (sqrt(G) + eps) * g
+        theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (sqrt(G) + eps) * g
 
 
 class AdaDelta(Optimizer):
@@ -148,16 +148,16 @@ class AdaDelta(Optimizer):
         super().__init__(gamma=gamma, eps=eps, lr=lr)
 
     def _update(self, theta, g, state, hp, work):
-        xp, G, s = namespace(theta), state["G"], state["s"]
+        xp, c, G, s = namespace(theta), hp.like, state["G"], state["s"]
         delta, w = work
         xp.multiply(g, g, out=w)
-        G *= hp.gamma
-        G += xp.multiply(w, 1 - hp.gamma, out=w)  # G = gamma * G + (1 - gamma) * g^2
-        xp.sqrt(xp.add(s, hp.eps, out=delta), out=delta)  # sqrt(s + eps)
-        xp.sqrt(xp.add(G, hp.eps, out=w), out=w)  # sqrt(G + eps)
+        G *= c(hp.gamma)
+        G += xp.multiply(w, c(1 - hp.gamma), out=w)  # G = gamma * G + (1 - gamma) * g^2
+        xp.sqrt(xp.add(s, c(hp.eps), out=delta), out=delta)  # sqrt(s + eps)
+        xp.sqrt(xp.add(G, c(hp.eps), out=w), out=w)  # sqrt(G + eps)
         delta /= w
         delta *= g  # delta = sqrt(s + eps) / sqrt(G + eps) * g
-        theta -= xp.multiply(delta, hp.lr, out=w)  # theta = theta - lr * delta
+        theta -= xp.multiply(delta, c(hp.lr), out=w)  # theta = theta - lr * delta
         xp.multiply(delta, delta, out=w)
-        s *= hp.gamma
-        s += xp.multiply(w, 1 - hp.gamma, out=w)  # s = gamma * s + (1 - gamma) * delta^2
+        s *= c(hp.gamma)
+        s += xp.multiply(w, c(1 - hp.gamma), out=w)  # s = gamma * s + (1 - gamma) * delta^2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from descentlab._backend import namespace
-from descentlab.optim._base import NONNEGATIVE, UNIT_OPEN, Family, Optimizer
+from descentlab.optim._base import NONNEGATIVE, UNIT_OPEN, Family, Optimizer, Step
 
 __all__ = ["GD", "SGD", "Momentum", "NAG"]
 
@@ -41,8 +41,8 @@ class GD(Optimizer):
         super().__init__(lr=lr)
 
     def _update(self, theta, g, state, hp, work):
-        xp = namespace(theta)
-        theta -= xp.multiply(g, hp.lr, out=work[0])  # theta = theta - lr * g
+        xp, c = namespace(theta), hp.like
+        theta -= xp.multiply(g, c(hp.lr), out=work[0])  # theta = theta - lr * g
 
 
 class SGD(GD):
@@ -116,9 +116,9 @@ class Momentum(Optimizer):
         super().__init__(lr=lr, gamma=gamma)
 
     def _update(self, theta, g, state, hp, work):
-        xp, v = namespace(theta), state["v"]
-        v *= hp.gamma
-        v += xp.multiply(g, hp.lr, out=work[0])  # v = gamma * v + lr * g
+        xp, c, v = namespace(theta), hp.like, state["v"]
+        v *= c(hp.gamma)
+        v += xp.multiply(g, c(hp.lr), out=work[0])  # v = gamma * v + lr * g
         theta -= v  # theta = theta - v
 
 
@@ -164,4 +164,4 @@ class NAG(Momentum):
         """``theta - gamma * v``: the point the momentum step leads to (a new array)."""
         self._check_params(params)
         self._check_state(params, state)
-        return params - self._cast(params).gamma * state["v"]
+        return params - Step(self.hyperparameters, params).like(self.gamma) * state["v"]
