@@ -1,0 +1,180 @@
+"""The playground's request and response models (pydantic), and the caps on work per request.
+
+Every request is validated here before any computation starts: shapes, finiteness, lengths and the
+work it asks for (runs x steps, grid points, minibatch draws, GIF frames). A request over a cap is
+refused with HTTP 422 and a message that names the cap, so one request can never hang the server.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "LIMITS", "Limits", "SurfaceSpec", "OptimizerSpec", "RunRequest", "GridRequest",
+    "ExpressionRequest", "CloudRequest", "GifRequest",
+]
+
+
+class Limits(BaseModel):
+    """Caps on the work one request may ask for (all enforced before computing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_optimizers: int = 12
+    max_starts: int = 16
+    max_runs: int = 64  # optimizers x starts
+    max_steps: int = 5000
+    max_run_steps: int = 40_000  # runs x steps: bounds time and the size of the answer
+    max_grid: int = 240  # points per axis of a contour grid
+    min_grid: int = 8
+    max_cloud: int = 512  # minibatch gradients drawn for the cloud
+    max_gif_frames: int = 120
+    max_gif_run_steps: int = 10_000
+    max_expression_chars: int = 200
+    max_batch_size: int = 100_000
+    max_data_points: int = 2000
+
+
+LIMITS = Limits()
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Point = tuple[Finite, Finite]
+Range = tuple[Finite, Finite]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataOptions(_Strict):
+    """Options of a data surface (the loss of fitting y = w x + b to a seeded data set)."""
+
+    loss: str | None = Field(None, max_length=32, description="regression loss, e.g. 'mse', 'mae'")
+    n: int | None = Field(None, ge=2, le=LIMITS.max_data_points, description="number of points")
+    outliers: int | None = Field(None, ge=0, le=LIMITS.max_data_points,
+                                 description="number of outliers in the data set")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="seed of the data set")
+    delta: Finite | None = Field(None, description="Huber's delta")
+    q: Finite | None = Field(None, description="the quantile loss's q")
+
+
+class SurfaceSpec(_Strict):
+    """A surface: a catalog name, or a formula in x and y (parsed by the lab's safe parser)."""
+
+    name: str | None = Field(None, max_length=64, examples=["rosenbrock"],
+                             description="catalog name (see GET /api/surfaces)")
+    expression: str | None = Field(None, max_length=LIMITS.max_expression_chars,
+                                   examples=["x**2 + 10*y**2"],
+                                   description="formula in x and y (arithmetic and a whitelist "
+                                   "of math functions; anything else is refused)")
+    data: DataOptions | None = Field(None, description="options of a data surface (loss, ...)")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.name is None) == (self.expression is None):
+            raise ValueError("give exactly one of 'name' (a catalog surface) or 'expression' "
+                             "(a formula in x and y)")
+        if self.expression is not None and self.data is not None:
+            raise ValueError("'data' options apply to catalog data surfaces, not to a formula")
+        return self
+
+
+class OptimizerSpec(_Strict):
+    """One optimizer of a run, with the hyperparameters that differ from its defaults."""
+
+    name: str = Field(..., max_length=32, examples=["Adam"],
+                      description="optimizer name, case-insensitive (see GET /api/optimizers)")
+    hyperparameters: dict[str, Finite | Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=dict, examples=[{"lr": 0.05}],
+        description="values by name; missing ones take the library's defaults")
+
+    @model_validator(mode="after")
+    def _few(self):
+        if len(self.hyperparameters) > 16:
+            raise ValueError("at most 16 hyperparameters per optimizer")
+        return self
+
+
+class RunRequest(_Strict):
+    """Run every optimizer from every start point, as one vectorized call of descentlab.lab.run."""
+
+    surface: SurfaceSpec
+    optimizers: list[OptimizerSpec] = Field(..., min_length=1, max_length=LIMITS.max_optimizers)
+    starts: list[Point] = Field(..., min_length=1, max_length=LIMITS.max_starts,
+                                examples=[[[-1.5, 2.0]]])
+    steps: int = Field(200, ge=1, le=LIMITS.max_steps)
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the minibatch draws")
+    batch_size: int | None = Field(None, ge=1, le=LIMITS.max_batch_size,
+                                   description="minibatch size on a data surface; null: full batch")
+    record_state: bool = Field(True, description="also return the optimizers' internal state")
+    tolerance: float = Field(1e-3, gt=0, allow_inf_nan=False,
+                             description="tolerance on J - J* for the steps_to_tol metric")
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        runs = len(self.optimizers) * len(self.starts)
+        if runs > LIMITS.max_runs:
+            raise ValueError(
+                f"{len(self.optimizers)} optimizers x {len(self.starts)} starts = {runs} runs; "
+                f"the limit is {LIMITS.max_runs} runs per request")
+        work = runs * self.steps
+        if work > LIMITS.max_run_steps:
+            raise ValueError(
+                f"{runs} runs x {self.steps} steps = {work:,} run-steps; the limit is "
+                f"{LIMITS.max_run_steps:,} run-steps per request (fewer steps or fewer runs)")
+        return self
+
+
+class GridRequest(_Strict):
+    """Values of a surface on a regular grid, for contours."""
+
+    surface: SurfaceSpec
+    resolution: int = Field(120, ge=LIMITS.min_grid, le=LIMITS.max_grid,
+                            description="points per axis")
+    bounds: tuple[Range, Range] | None = Field(
+        None, description="((xmin, xmax), (ymin, ymax)) of the view; default: the surface's")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.bounds is not None:
+            for axis, (lo, hi) in zip("xy", self.bounds, strict=True):
+                if not lo < hi or not math.isfinite(hi - lo):
+                    raise ValueError(f"bounds on {axis} must satisfy min < max; got ({lo}, {hi})")
+        return self
+
+
+class ExpressionRequest(_Strict):
+    text: str = Field(..., max_length=LIMITS.max_expression_chars, examples=["x**2 + 10*y**2"])
+
+
+class CloudRequest(_Strict):
+    """Minibatch gradients of a data surface at one point (the cloud around the full gradient)."""
+
+    surface: SurfaceSpec
+    point: Point
+    batch_size: int = Field(..., ge=1, le=LIMITS.max_batch_size)
+    count: int = Field(64, ge=1, le=LIMITS.max_cloud)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+
+class GifRequest(_Strict):
+    """Render the runs of ``run`` as an animated GIF (matplotlib's PillowWriter)."""
+
+    run: RunRequest
+    frames: int = Field(60, ge=2, le=LIMITS.max_gif_frames)
+    fps: int = Field(15, ge=1, le=50)
+    bounds: tuple[Range, Range] | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        work = len(self.run.optimizers) * len(self.run.starts) * self.run.steps
+        if work > LIMITS.max_gif_run_steps:
+            raise ValueError(f"a GIF is limited to {LIMITS.max_gif_run_steps:,} run-steps; this "
+                             f"request has {work:,}")
+        return self
+
+
+Scale = Literal["linear", "log"]

@@ -1,0 +1,362 @@
+"""What the playground's endpoints compute, as plain functions returning JSON-ready values.
+
+The server (``_server.py``) only routes; everything that touches the library lives here. User input
+reaches the library only through its public functions (``descentlab.optim.get``,
+``descentlab.surfaces.get`` / ``from_expression`` / ``linear_fit``, ``descentlab.lab.run``): never
+``eval``, the file system or a shell. A formula is parsed by the lab's safe parser, which refuses
+anything but arithmetic in x and y and a whitelist of math functions.
+
+Errors a user can cause raise :class:`RequestError` (or the library's ``ValueError``), which the
+server answers with HTTP 422 and the message.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+
+import numpy as np
+
+from descentlab import optim
+from descentlab.web._models import (
+    LIMITS,
+    CloudRequest,
+    GridRequest,
+    OptimizerSpec,
+    RunRequest,
+    SurfaceSpec,
+)
+
+__all__ = ["RequestError", "optimizer_catalog", "surface_catalog", "resolve_surface", "grid",
+           "run", "run_arrays", "csv", "check_expression", "cloud", "to_json", "canonical_name"]
+
+
+class RequestError(ValueError):
+    """A request the library cannot serve; ``status`` is the HTTP code (default 422)."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------- JSON
+def to_json(a) -> list | float | None:
+    """An array as nested lists; NaN and +-inf become ``null`` (JSON has no such numbers).
+
+    >>> to_json(np.array([1.0, np.nan, np.inf]))
+    [1.0, None, None]
+    """
+    a = np.asarray(a)
+    if a.dtype.kind in "biu":
+        return a.tolist()
+    a = a.astype(np.float64, copy=False)
+    finite = np.isfinite(a)
+    if finite.all():
+        return a.tolist()
+    o = a.astype(object)
+    o[~finite] = None
+    return o.tolist()
+
+
+def _scalar(x):
+    """A number (or None for NaN/inf) from a Python or NumPy scalar; other values unchanged."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    return x
+
+
+def _plain(value):
+    """Recursively turn arrays, tuples and NumPy scalars into JSON-ready values."""
+    if isinstance(value, np.ndarray):
+        return to_json(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return _scalar(value)
+
+
+# --------------------------------------------------------------------------- optimizers
+def _slider(h) -> dict:
+    """A slider range for a numeric hyperparameter: a UI hint, not a limit.
+
+    The number field next to the slider accepts any value in the validation interval (the server
+    validates with the library's own checks); the slider covers the useful part of it: a log scale
+    over [1e-5, 10] for learning rates, [1e-12, 1] for eps, the interval itself for bounded ones
+    (open ends pulled in by one slider step), and three decades either side of the default else.
+    """
+    iv = h.interval
+    if h.name == "lr":
+        return {"scale": "log", "min": 1e-5, "max": 10.0}
+    if h.name == "eps":
+        return {"scale": "log", "min": 1e-12, "max": 1.0}
+    if iv.low is not None and iv.high is not None:
+        step = (iv.high - iv.low) / 1000
+        return {"scale": "linear", "min": iv.low + (0 if iv.low_closed else step),
+                "max": iv.high - (0 if iv.high_closed else step), "step": step}
+    d = float(h.default)
+    if d > 0:
+        return {"scale": "log", "min": d / 1000, "max": d * 1000}
+    return {"scale": "linear", "min": 0.0 if iv.low is None else iv.low, "max": 1.0, "step": 0.001}
+
+
+def _hyperparameter(h) -> dict:
+    if h.interval is None:
+        return {"name": h.name, "kind": "choice", "default": h.default,
+                "choices": list(h.choices), "doc": h.doc}
+    iv = h.interval
+    return {
+        "name": h.name, "kind": "number", "default": float(h.default), "doc": h.doc,
+        "interval": {"low": iv.low, "high": iv.high, "low_closed": iv.low_closed,
+                     "high_closed": iv.high_closed, "text": str(iv)},
+        "slider": _slider(h),
+    }
+
+
+@functools.cache
+def optimizer_catalog() -> list[dict]:
+    """Every optimizer with its family-tree entry and its hyperparameters' schemas."""
+    out = []
+    for name, fam in optim.family_tree().items():
+        cls = optim.lookup(name)
+        out.append({
+            "name": name,
+            "summary": (cls.__doc__ or "").strip().splitlines()[0],
+            "family": {"parents": list(fam.parents), "branch": fam.branch, "year": fam.year,
+                       "paper": fam.paper, "motto": fam.motto},
+            "state": list(cls._buffers),
+            "hyperparameters": [_hyperparameter(h) for h in cls.hyperparameter_specs()],
+        })
+    return out
+
+
+def build_optimizer(spec: OptimizerSpec):
+    """``descentlab.optim.get(name, **hyperparameters)``, refusing names the optimizer lacks."""
+    cls = optim.lookup(spec.name)  # ValueError listing the valid choices
+    known = [h.name for h in cls.hyperparameter_specs()]
+    unknown = [k for k in spec.hyperparameters if k not in known]
+    if unknown:
+        raise RequestError(f"{cls.__name__} has no hyperparameter {unknown[0]!r}. Valid names: "
+                           f"{', '.join(known)}.")
+    return cls(**spec.hyperparameters)
+
+
+# --------------------------------------------------------------------------- surfaces
+_TITLES = {
+    "bowl": "Round bowl", "ravine": "Ravine (ill-conditioned)", "rosenbrock": "Rosenbrock",
+    "beale": "Beale", "himmelblau": "Himmelblau (four minima)", "saddle": "Saddle",
+    "rastrigin": "Rastrigin (many local minima)",
+    "lecture_lr": "Lecture: learning-rate problem (line fit, MSE)",
+    "linear_fit": "Line fit y = w x + b (choose the loss)",
+}
+_LOSS_LABELS = {"mse": "MSE (L2)", "mae": "MAE (L1)", "huber": "Huber", "log_cosh": "log-cosh",
+                "quantile": "quantile"}
+_surface_lock = threading.Lock()
+
+
+def _surfaces():
+    from descentlab import surfaces
+
+    return surfaces
+
+
+def _is_data(surface) -> bool:
+    return hasattr(surface, "minibatch_grads")
+
+
+def _takes_options(name: str) -> bool:
+    """Whether ``surfaces.get(name, loss=...)`` accepts data options (``linear_fit`` does)."""
+    try:
+        _surfaces().get(name, loss="mse")
+    except ValueError:
+        return False
+    return True
+
+
+def _describe_surface(name: str, s) -> dict:
+    out = {
+        "name": name, "title": _TITLES.get(name, name),
+        "kind": "data" if _is_data(s) else "analytic",
+        "description": s.description, "formula": s.formula,
+        "bounds": [list(b) for b in s.bounds], "minima": to_json(s.minima),
+        "start": to_json(s.start),
+        "curvatures": None if s.curvatures is None else list(s.curvatures),
+    }
+    if _is_data(s):
+        options = _takes_options(name)
+        surfaces = _surfaces()
+        out["data"] = {
+            "n": int(s.n), "loss": s.loss, "options": options,
+            "losses": list(surfaces.REGRESSION_LOSSES) if options else [s.loss],
+            "axes": ["w (slope)", "b (intercept)"],
+        }
+    return out
+
+
+@functools.cache
+def surface_catalog() -> dict:
+    """The catalog: every surface's description, bounds, minima and suggested start."""
+    surfaces = _surfaces()
+    return {
+        "surfaces": [_describe_surface(name, surfaces.get(name)) for name in surfaces.names()],
+        "losses": [{"name": n, "label": _LOSS_LABELS.get(n, n)}
+                   for n in surfaces.REGRESSION_LOSSES],
+        "expression": {"max_chars": LIMITS.max_expression_chars,
+                       "default_bounds": [[-3, 3], [-3, 3]]},
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _catalog_surface(name: str, options: tuple):
+    return _surfaces().get(name, **dict(options))
+
+
+@functools.lru_cache(maxsize=128)
+def _expression_surface(text: str):
+    return _surfaces().from_expression(text)
+
+
+def resolve_surface(spec: SurfaceSpec):
+    """The library's surface for a request's ``surface`` field (cached: surfaces are immutable)."""
+    if spec.expression is not None:
+        with _surface_lock:  # sympy's caches are not documented as thread-safe
+            return _expression_surface(spec.expression.strip())
+    options = ()
+    if spec.data is not None:
+        options = tuple(sorted((k, v) for k, v in spec.data.model_dump().items() if v is not None))
+    return _catalog_surface(spec.name.lower(), options)
+
+
+def check_expression(text: str) -> dict:
+    """``{"valid": True, formula, gradient, bounds, start}`` or ``{"valid": False, "message"}``."""
+    try:
+        s = resolve_surface(SurfaceSpec(expression=text))
+    except ValueError as err:
+        return {"valid": False, "message": str(err)}
+    return {"valid": True, "formula": s.formula,
+            "gradient": list(getattr(s, "gradient_formula", ())),
+            "bounds": [list(b) for b in s.bounds], "start": to_json(s.start),
+            "minima": to_json(s.minima)}
+
+
+def grid(req: GridRequest) -> dict:
+    """The surface's values on a ``resolution`` x ``resolution`` grid over the view."""
+    s = resolve_surface(req.surface)
+    (x0, x1), (y0, y1) = req.bounds if req.bounds is not None else s.bounds
+    x = np.linspace(x0, x1, req.resolution)
+    y = np.linspace(y0, y1, req.resolution)
+    X, Y = np.meshgrid(x, y)
+    with np.errstate(all="ignore"):
+        Z = np.asarray(s.value(np.stack((X, Y), axis=-1)), dtype=np.float64)
+    finite = Z[np.isfinite(Z)]
+    return {
+        "surface": _describe_surface(s.name, s) if req.surface.name else {
+            "name": s.name, "kind": "analytic", "formula": s.formula,
+            "description": s.description, "start": to_json(s.start)},
+        "bounds": [[float(x0), float(x1)], [float(y0), float(y1)]],
+        "x": to_json(x), "y": to_json(y), "z": to_json(Z),
+        "zmin": float(finite.min()) if finite.size else None,
+        "zmax": float(finite.max()) if finite.size else None,
+        "minima": to_json(s.minima),
+    }
+
+
+def cloud(req: CloudRequest) -> dict:
+    """``count`` minibatch gradients at ``point`` and the full-batch gradient there."""
+    s = resolve_surface(req.surface)
+    if not _is_data(s):
+        raise RequestError(f"The surface {s.name!r} has no data set: minibatch gradients exist "
+                           "only for data surfaces (lecture_lr, linear_fit).")
+    point = np.asarray(req.point, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        grads = s.minibatch_grads(point, req.batch_size, req.count, np.random.default_rng(req.seed))
+        full = s.grad(point)
+    return {"point": to_json(point), "full": to_json(full), "grads": to_json(grads),
+            "batch_size": req.batch_size, "count": req.count, "seed": req.seed}
+
+
+# --------------------------------------------------------------------------- runs
+def canonical_name(name: str) -> str:
+    """The optimizer's class name for a case-insensitive ``name`` (ValueError lists choices)."""
+    return optim.lookup(name).__name__
+
+
+def run_arrays(req: RunRequest) -> dict:
+    """``descentlab.lab.run`` for a request: the surface, the Runs and per-run metadata.
+
+    The call is exactly ``lab.run(surface, [(name, hyperparameters), ...], starts, steps=,
+    seed=, batch_size=, record_state=)``: runs are ordered optimizer by optimizer, then start by
+    start (run ``i`` is optimizer ``i // len(starts)`` from start ``i % len(starts)``).
+    """
+    from descentlab import lab
+
+    s = resolve_surface(req.surface)
+    specs = []
+    for spec in req.optimizers:
+        build_optimizer(spec)  # names and ranges checked with the library's messages first
+        specs.append((canonical_name(spec.name), dict(spec.hyperparameters)))
+    if req.batch_size is not None and not _is_data(s):
+        raise RequestError(f"batch_size applies to data surfaces only (lecture_lr, linear_fit); "
+                           f"{s.name!r} has no data to sample. Send batch_size: null.")
+    starts = np.asarray(req.starts, dtype=np.float64)
+    runs = lab.run(s, specs, starts, steps=req.steps, seed=req.seed, batch_size=req.batch_size,
+                   record_state=req.record_state)
+    K = len(starts)
+    meta = []
+    for i in range(len(runs)):
+        m = runs.meta[i]
+        d = int(runs.diverged_at[i])
+        meta.append({
+            "index": i, "optimizer": m["optimizer"], "label": runs.label(i),
+            "optimizer_index": i // K, "start_index": i % K,
+            "start": list(m["start"]), "hyperparameters": m["hyperparameters"],
+            "diverged_at": None if d < 0 else d,
+        })
+    return {"surface": s, "runs_object": runs, "runs": meta,
+            "trajectories": runs.trajectories, "losses": runs.losses}
+
+
+def run(req: RunRequest) -> dict:
+    """The JSON answer to POST /api/run (see ``RunResponse`` for the fields)."""
+    out = run_arrays(req)
+    runs, s = out["runs_object"], out["surface"]
+    with np.errstate(all="ignore"):
+        metrics = runs.metrics(req.tolerance, columns=True)
+    states = None
+    if runs.states is not None:
+        states = {k: to_json(v) for k, v in runs.states.items()}
+    return {
+        "surface": {"name": s.name, "formula": s.formula, "bounds": [list(b) for b in s.bounds],
+                    "minima": to_json(s.minima), "spec": _plain(s.spec)},
+        "steps": runs.steps,
+        "runs": out["runs"],
+        "trajectories": to_json(runs.trajectories),
+        "losses": to_json(runs.losses),
+        "diverged_at": to_json(runs.diverged_at),
+        "metrics": {k: to_json(v) for k, v in metrics.items()},
+        "metric_settings": {"tolerance": req.tolerance},
+        "states": states,
+        "settings": _plain(runs.settings),
+    }
+
+
+def csv(req: RunRequest) -> str:
+    """The runs as CSV, written by ``Runs.to_csv`` (one row per trajectory point).
+
+    ``to_csv`` writes a file, so it writes into a private temporary directory that is removed
+    afterwards; no part of the request reaches the path.
+    """
+    import tempfile
+    from pathlib import Path
+
+    runs = run_arrays(req)["runs_object"]
+    with tempfile.TemporaryDirectory(prefix="descentlab-web-") as tmp:
+        path = Path(tmp) / "runs.csv"
+        runs.to_csv(path)
+        return path.read_text(encoding="utf-8")

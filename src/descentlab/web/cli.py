@@ -1,0 +1,55 @@
+"""``descentlab serve``: start the playground on a local web server.
+
+Cheap to import: uvicorn and FastAPI are imported inside the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register", "serve"]
+
+_LOCAL_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve the playground until interrupted (Ctrl+C)."""
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from descentlab.web import create_app
+
+    trusted = None if args.any_host else sorted({*_LOCAL_NAMES, args.host})
+    app = create_app(trusted_hosts=trusted)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{'127.0.0.1' if shown in ('0.0.0.0', '[::]') else shown}:{args.port}/"
+    print(f"descentlab playground on {url}  (Ctrl+C to stop)", flush=True)
+    if args.open:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve", help="start the playground (a local web page) on 127.0.0.1",
+        description="Start the playground: an interactive page to pick a surface or type a "
+        "formula, click start points, tune several optimizers with sliders, play and scrub their "
+        "trajectories, inspect their state, and export PNG / GIF / CSV. Every asset ships in the "
+        "package; nothing is loaded from the internet. The JSON API is described at "
+        "/openapi.json.",
+    )
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--open", action=argparse.BooleanOptionalAction, default=False,
+                   help="open the page in a web browser (default: --no-open)")
+    p.add_argument("--any-host", action="store_true",
+                   help="answer requests for any Host header (default: only local names and "
+                   "--host, which blocks DNS-rebinding pages)")
+    p.add_argument("--log-level", default="warning",
+                   choices=["critical", "error", "warning", "info", "debug"],
+                   help="uvicorn's log level (default warning)")
+    p.set_defaults(func=serve)
