@@ -1,0 +1,160 @@
+"""One adapter class; each optimizer is that class bound to a rule of :mod:`descentlab.optim`."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from descentlab import optim
+
+__all__ = ["TorchOptimizer", "GD", "SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "AdaDelta",
+           "Adam", "Nadam"]
+
+_NUMPY_DTYPES = (torch.float32, torch.float64)
+
+
+class TorchOptimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` that runs the rule of a :mod:`descentlab.optim` class.
+
+    Per parameter group, the adapter builds the rule from the group's hyperparameters (so a
+    changed or invalid value meets the same checks as ``descentlab.optim``) and calls its
+    ``step(p, p.grad, state)`` with the parameter's state dict. The state holds the rule's state
+    exactly (``t`` and the buffers named by the lecture's symbols, e.g. ``m``, ``v``), only tensors
+    and Python numbers, so ``state_dict()`` survives ``torch.save`` / ``torch.load(weights_only=
+    True)``.
+
+    On the CPU, float32 and float64 parameters are stepped through NumPy views of the same memory
+    (the rule's blocked NumPy path, bit-for-bit the rule); other devices and dtypes run the same
+    rule on the tensors themselves.
+
+    Hyperparameters must be Python numbers here (batched arrays are for ``descentlab.optim``).
+    Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
+    lecture's ``v = gamma v + lr g`` then differs from torch's ``v = lr * (gamma b + g)``.
+    """
+
+    rule: type[optim.Optimizer] = optim.Optimizer
+    _numpy_views = True  # tests turn this off to run the torch path of the rules on the CPU
+
+    def __init__(self, params, **hyperparameters):
+        defaults = self._make_rule(hyperparameters).hyperparameters
+        self._names = tuple(defaults)  # torch adds keys of its own to self.defaults
+        self._rules: dict[int, tuple[tuple, optim.Optimizer]] = {}
+        super().__init__(params, dict(defaults))
+
+    def _make_rule(self, hyperparameters: dict) -> optim.Optimizer:
+        rule = self.rule(**hyperparameters)
+        for name, value in rule.hyperparameters.items():
+            if not isinstance(value, (float, str)):
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a Python float; "
+                    f"got {type(value).__name__}. Batched (array) hyperparameters are for "
+                    "descentlab.optim."
+                )
+        return rule
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)
+        self._rule_for(len(self.param_groups) - 1)  # validate the group's hyperparameters now
+
+    def _rule_for(self, index: int) -> optim.Optimizer:
+        group = self.param_groups[index]
+        names = self._names
+        key = tuple(group[name] for name in names)
+        cached = self._rules.get(index)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        rule = self._make_rule({name: group[name] for name in names})
+        if cached is not None:
+            rule._work_cache = cached[1]._work_cache  # scratch does not depend on hyperparameters
+        self._rules[index] = (key, rule)
+        return rule
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One step of the rule for every parameter that has a gradient.
+
+        Args:
+          closure: optional callable that re-evaluates the model and returns the loss.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for index, group in enumerate(self.param_groups):
+            rule = self._rule_for(index)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise ValueError(f"{type(self).__name__} does not support sparse gradients.")
+                state = self.state[p]
+                if not state:
+                    state.update(rule.init(p.detach()))
+                self._apply(rule, p.detach(), p.grad.detach(), state)
+        return loss
+
+    def _apply(self, rule, p, g, state) -> None:
+        if (self._numpy_views and p.device.type == "cpu" and p.dtype in _NUMPY_DTYPES
+                and g.dtype == p.dtype and g.device == p.device):
+            view = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in state.items()}
+            rule.step(p.numpy(), g.numpy(), view)
+            for k, v in view.items():
+                if not isinstance(v, np.ndarray):
+                    state[k] = v  # the scalars: t, Nadam's mu_product
+        else:
+            rule.step(p, g, state)
+
+
+def _adapter(rule: type[optim.Optimizer], doc: str) -> type[TorchOptimizer]:
+    cls = type(rule.__name__, (TorchOptimizer,), {
+        "rule": rule,
+        "__module__": "descentlab.torch",
+        "__doc__": f"{doc}\n\n    Runs :class:`descentlab.optim.{rule.__name__}`'s rule, with its "
+                   "keyword hyperparameters and defaults:\n    "
+                   + ", ".join(f"``{h.name}={h.default!r}``" for h in rule.hyperparameter_specs())
+                   + ".\n",
+    })
+    return cls
+
+
+GD = _adapter(optim.GD, "Gradient descent, ``theta -= lr * g`` (same as ``torch.optim.SGD``).")
+SGD = _adapter(optim.SGD, "Stochastic gradient descent: the GD rule on minibatch gradients.")
+Momentum = _adapter(optim.Momentum, "Momentum, ``v = gamma v + lr g; theta -= v`` "
+                    "(state ``v`` = lr * torch's ``momentum_buffer``).")
+Adagrad = _adapter(optim.Adagrad, "Adagrad; ``variant='torch'`` is ``torch.optim.Adagrad``.")
+RMSProp = _adapter(optim.RMSProp, "RMSProp, as ``torch.optim.RMSprop(alpha=gamma)``.")
+AdaDelta = _adapter(optim.AdaDelta, "AdaDelta, as ``torch.optim.Adadelta(rho=gamma)``.")
+Adam = _adapter(optim.Adam, "Adam, as ``torch.optim.Adam``.")
+Nadam = _adapter(optim.Nadam, "Nadam; ``variant='torch'`` is ``torch.optim.NAdam``.")
+
+
+class NAG(TorchOptimizer):
+    """Nesterov accelerated gradient, with the model's parameters kept at the look-ahead point.
+
+    A training loop evaluates the gradient where the parameters are, so this adapter keeps them
+    at ``phi = theta - gamma * v`` (as ``torch.optim.SGD(nesterov=True)`` does). Each step converts
+    ``theta = phi + gamma * v``, applies :class:`descentlab.optim.NAG`'s rule with the gradient
+    taken at ``phi`` (which is ``lookahead(theta)``), and stores ``phi = theta - gamma * v_new``.
+    The lecture's iterates are ``p + gamma * state["v"]``; :meth:`theta` returns them.
+
+    Keyword hyperparameters and defaults as :class:`descentlab.optim.NAG`: ``lr=0.01``,
+    ``gamma=0.9``.
+    """
+
+    rule = optim.NAG
+
+    def _apply(self, rule, p, g, state) -> None:
+        rule._check_params(p)  # refuse before converting, so a refused step changes nothing
+        rule._check_grad(p, g)
+        rule._check_state(p, state)
+        p.add_(state["v"], alpha=rule.gamma)  # theta = phi + gamma v
+        super()._apply(rule, p, g, state)  # the lecture's step, g taken at phi = lookahead(theta)
+        p.sub_(state["v"], alpha=rule.gamma)  # phi = theta - gamma v
+
+    def theta(self, p: torch.Tensor) -> torch.Tensor:
+        """The lecture's iterate ``theta = phi + gamma * v`` of parameter ``p`` (a new tensor)."""
+        state = self.state.get(p)
+        if not state:
+            return p.detach().clone()
+        gamma = next(g["gamma"] for g in self.param_groups if any(q is p for q in g["params"]))
+        return p.detach() + gamma * state["v"]

@@ -1,0 +1,288 @@
+"""descentlab.torch: torch.optim.Optimizer subclasses that run descentlab.optim's rules."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import numpy as np
+import pytest
+import torch
+
+import descentlab.torch as dt
+from descentlab import optim
+
+STEPS = 60
+RTOL = 1e-12
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # torch.optim's scalar state (NAdam) in float64
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.fixture(params=[True, False], ids=["numpy-views", "torch-ops"])
+def backend(request, monkeypatch):
+    """The adapter steps CPU tensors through NumPy views; also run the rules' torch path."""
+    monkeypatch.setattr(dt.TorchOptimizer, "_numpy_views", request.param)
+    return request.param
+
+
+def make_model(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 8),
+                               torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+
+
+def data(seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(64, 4, generator=g, dtype=torch.float64)
+    return x, torch.sin(x.sum(1, keepdim=True)) + 0.1 * torch.randn(64, 1, generator=g,
+                                                                     dtype=torch.float64)
+
+
+def train(model, opt, steps=STEPS, batch=None):
+    x, y = data()
+    losses = []
+    for k in range(steps):
+        idx = slice(None) if batch is None else slice((k * batch) % 64, (k * batch) % 64 + batch)
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def rel(a, b):
+    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-300))
+
+
+def buf(name):
+    return lambda st, hp: st[name]
+
+
+# (id, descentlab.torch factory, torch.optim factory, {our state key: torch state -> our form})
+PAIRS = [
+    ("GD", lambda p: dt.GD(p, lr=0.05), lambda p: torch.optim.SGD(p, lr=0.05), {}),
+    ("Momentum", lambda p: dt.Momentum(p, lr=0.05, gamma=0.9),
+     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+     {"v": lambda st, hp: hp["lr"] * st["momentum_buffer"]}),
+    ("NAG", lambda p: dt.NAG(p, lr=0.05, gamma=0.9),
+     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+     {"v": lambda st, hp: hp["lr"] * st["momentum_buffer"]}),
+    ("RMSProp", lambda p: dt.RMSProp(p, lr=0.01, gamma=0.9, eps=1e-6),
+     lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-6), {"G": buf("square_avg")}),
+    ("AdaDelta", lambda p: dt.AdaDelta(p, gamma=0.9, eps=1e-6),
+     lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-6),
+     {"G": buf("square_avg"), "s": buf("acc_delta")}),
+    ("Adam", lambda p: dt.Adam(p, lr=0.01, beta1=0.8, beta2=0.99),
+     lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99)),
+     {"m": buf("exp_avg"), "v": buf("exp_avg_sq")}),
+    ("Adagrad-torch", lambda p: dt.Adagrad(p, lr=0.05, eps=1e-10, variant="torch",
+                                           initial_accumulator=0.1),
+     lambda p: torch.optim.Adagrad(p, lr=0.05, eps=1e-10, initial_accumulator_value=0.1),
+     {"G": buf("sum")}),
+    ("Nadam-torch", lambda p: dt.Nadam(p, lr=0.01, variant="torch"),
+     lambda p: torch.optim.NAdam(p, lr=0.01), {"m": buf("exp_avg"), "v": buf("exp_avg_sq"),
+                                               "mu_product": buf("mu_product")}),
+]
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[p[0] for p in PAIRS])
+def test_mlp_parity_with_torch_optim(pair, backend):
+    """A 4-16-8-1 MLP, float64, minibatches of 16, 60 steps: params and state to round-off."""
+    _, ours_factory, torch_factory, state_map = pair
+    model_a = make_model()
+    model_b = copy.deepcopy(model_a)
+    ours, theirs = ours_factory(model_a.parameters()), torch_factory(model_b.parameters())
+    losses_a = train(model_a, ours, batch=16)
+    losses_b = train(model_b, theirs, batch=16)
+    assert losses_a[-1] < losses_a[0]
+    np.testing.assert_allclose(losses_a, losses_b, rtol=RTOL)
+    hp = theirs.param_groups[0]
+    for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        assert rel(pa.detach(), pb.detach()) < RTOL
+        sa, sb = ours.state[pa], theirs.state[pb]
+        assert sa["t"] == STEPS
+        for name, convert in state_map.items():
+            expected = convert(sb, hp)
+            actual = sa[name]
+            if torch.is_tensor(expected) and expected.ndim:
+                assert rel(actual, expected) < RTOL, name
+            else:
+                assert abs(float(actual) - float(expected)) <= 1e-15 * abs(float(expected))
+
+
+def test_nag_keeps_the_lookahead_point_and_gives_the_lecture_iterates(backend):
+    """phi + gamma * v, with phi the model's parameters, equals descentlab.optim.NAG run on the
+    same network with the gradient evaluated at lookahead(theta), step after step."""
+    lr, gamma = 0.05, 0.9
+    x, y = data()
+    model = make_model()
+    lecture = copy.deepcopy(model)  # holds theta
+    probe = copy.deepcopy(model)  # where the lecture's gradient is taken
+    opt = dt.NAG(model.parameters(), lr=lr, gamma=gamma)
+    rule = optim.NAG(lr=lr, gamma=gamma)
+    thetas = [p.detach() for p in lecture.parameters()]
+    states = [rule.init(t) for t in thetas]
+    for _ in range(STEPS):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+        with torch.no_grad():
+            for q, theta, state in zip(probe.parameters(), thetas, states, strict=True):
+                q.copy_(rule.lookahead(theta, state))
+        probe.zero_grad()
+        torch.nn.functional.mse_loss(probe(x), y).backward()
+        for q, theta, state in zip(probe.parameters(), thetas, states, strict=True):
+            rule.step(theta, q.grad, state)
+        for p, theta, state in zip(model.parameters(), thetas, states, strict=True):
+            assert rel(opt.theta(p), theta) < 1e-12
+            assert rel(opt.state[p]["v"], state["v"]) < 1e-12
+            assert rel(p.detach(), rule.lookahead(theta, state)) < 1e-12
+
+
+def test_training_reduces_the_loss():
+    model = make_model()
+    losses = train(model, dt.Adam(model.parameters(), lr=0.01), steps=200)
+    assert losses[-1] < 0.3 * losses[0]
+
+
+def test_closure_returns_the_loss():
+    model = make_model()
+    x, y = data()
+    opt = dt.RMSProp(model.parameters(), lr=0.01)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    first = opt.step(closure)
+    for _ in range(20):
+        last = opt.step(closure)
+    assert torch.is_tensor(first) and last.item() < first.item()
+    opt.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_param_groups_with_different_lr_equal_separate_optimizers():
+    model = make_model()
+    twin = copy.deepcopy(model)
+    first, rest = list(model[0].parameters()), list(model[2].parameters()) + list(
+        model[4].parameters())
+    opt = dt.Adam([{"params": first, "lr": 0.05}, {"params": rest}], lr=0.002, beta1=0.8)
+    assert [g["lr"] for g in opt.param_groups] == [0.05, 0.002]
+    assert opt.param_groups[0]["beta1"] == 0.8
+    twin_first = list(twin[0].parameters())
+    twin_rest = list(twin[2].parameters()) + list(twin[4].parameters())
+    opt_a, opt_b = dt.Adam(twin_first, lr=0.05, beta1=0.8), dt.Adam(twin_rest, lr=0.002, beta1=0.8)
+
+    class Both:
+        def zero_grad(self):
+            opt_a.zero_grad()
+            opt_b.zero_grad()
+
+        def step(self):
+            opt_a.step()
+            opt_b.step()
+
+    train(model, opt, steps=20)
+    train(twin, Both(), steps=20)
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_state_dict_round_trip_resumes_identically(tmp_path):
+    model = make_model()
+    opt = dt.Nadam(model.parameters(), lr=0.01, variant="torch")
+    train(model, opt, steps=10)
+    path = tmp_path / "ckpt.pt"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, path)
+    ckpt = torch.load(path, weights_only=True)
+    resumed_model = make_model(seed=5)
+    resumed_model.load_state_dict(ckpt["model"])
+    resumed = dt.Nadam(resumed_model.parameters(), lr=0.01, variant="torch")
+    resumed.load_state_dict(ckpt["opt"])
+    state = resumed.state[next(resumed_model.parameters())]
+    assert state["t"] == 10 and isinstance(state["mu_product"], float)
+    assert all(torch.is_tensor(state[k]) for k in ("m", "v"))
+    train(model, opt, steps=10)
+    train(resumed_model, resumed, steps=10)
+    for p, q in zip(model.parameters(), resumed_model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_state_dict_holds_only_tensors_and_numbers():
+    model = make_model()
+    opt = dt.Momentum(model.parameters(), lr=0.1)
+    train(model, opt, steps=2)
+    buffer = io.BytesIO()
+    torch.save(opt.state_dict(), buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    for state in loaded["state"].values():
+        assert set(state) == {"t", "v"}
+        assert all(torch.is_tensor(v) or isinstance(v, (int, float)) for v in state.values())
+
+
+@pytest.mark.parametrize("name", optim.names())
+def test_validation_is_descentlab_optim_s(name):
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    cls = getattr(dt, name)
+    assert issubclass(cls, torch.optim.Optimizer) and cls.rule is optim.lookup(name)
+    first = next(iter(optim.lookup(name)._ranges))
+    with pytest.raises(ValueError) as ours:
+        cls(params, **{first: -1.0})
+    with pytest.raises(ValueError) as reference:
+        optim.get(name, **{first: -1.0})
+    assert str(ours.value) == str(reference.value)
+    with pytest.raises(ValueError, match="must be a Python float"):
+        cls(params, **{first: np.array([0.1, 0.2])})
+    opt = cls(params)
+    with pytest.raises(ValueError, match=f"The '{first}' parameter of {name} must be"):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(2))], first: float("nan")})
+
+
+def test_changed_hyperparameter_is_used_and_checked():
+    p = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = dt.GD([p], lr=0.1)
+    p.grad = torch.tensor([1.0])
+    opt.step()
+    opt.param_groups[0]["lr"] = 0.5  # what a scheduler does
+    opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([0.4]))
+    opt.param_groups[0]["lr"] = -0.5
+    with pytest.raises(ValueError, match="'lr' parameter of GD"):
+        opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([0.4]))
+
+
+def test_refused_nag_step_leaves_the_parameter_untouched():
+    p = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    opt = dt.NAG([p], lr=0.1)
+    p.grad = torch.tensor([1.0, 1.0])
+    opt.step()
+    before, v = p.detach().clone(), opt.state[p]["v"]
+    opt.state[p]["v"] = v[:1]  # a state buffer of the wrong shape: refused
+    with pytest.raises(ValueError, match="build the state with"):
+        opt.step()
+    torch.testing.assert_close(p.detach(), before, rtol=0, atol=0)
+
+
+def test_float32_model_runs_and_keeps_dtype():
+    torch.set_default_dtype(torch.float32)
+    model = make_model().float()
+    opt = dt.Adam(model.parameters(), lr=0.01)
+    x, y = data()
+    for _ in range(3):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x.float()), y.float()).backward()
+        opt.step()
+    for p in model.parameters():
+        assert p.dtype == torch.float32 and opt.state[p]["m"].dtype == torch.float32
