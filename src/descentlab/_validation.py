@@ -91,7 +91,7 @@ def check_in_range(
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"{where} must be a float in the range {interval} element-wise. "
-            f"Got {arr[idx]!r} at index {idx} ({int(bad.sum())} of {arr.size} elements invalid)."
+            f"Got {arr[idx].item()!r} at index {idx} ({int(bad.sum())} of {arr.size} elements invalid)."
         )
     arr.setflags(write=False)
     return arr

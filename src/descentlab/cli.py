@@ -17,6 +17,7 @@ import sys
 _COMMAND_MODULES = (
     "descentlab.cli",
     "descentlab.web.cli",
+    "descentlab.benchmark.cli",
 )
 
 
@@ -35,15 +36,9 @@ def _list(args: argparse.Namespace) -> int:
         from descentlab import losses
     except ImportError:  # pragma: no cover - losses are part of the core
         return 0
-    print("\nLosses (descentlab.losses; called as loss(y_true, y_pred, ...)):")
+    print("\nLosses (descentlab.losses; each has .grad(...) = dLoss/dy_pred):")
     for name in losses.names():
-        fn = getattr(losses, name)
-        sig = inspect.signature(fn)
-        extra = ", ".join(
-            f"{p.name}={p.default!r}" for p in sig.parameters.values()
-            if p.default is not inspect.Parameter.empty
-        )
-        print(f"  {name:<21} {extra}")
+        print(f"  {name}{inspect.signature(getattr(losses, name))}")
     return 0
 
 

@@ -141,8 +141,8 @@ def test_signatures_show_keyword_arguments():
 def test_descentlab_list_prints_losses_with_defaults(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "huber                 delta=1.0, reduction='mean'" in out
-    assert "quantile              q=0.5, reduction='mean'" in out
-    assert "cross_entropy         from_logits=False, reduction='mean'" in out
+    assert "huber(y_true, y_pred, *, delta=1.0, reduction='mean')" in out
+    assert "quantile(y_true, y_pred, *, q=0.5, reduction='mean')" in out
+    assert "entropy(p, *, from_logits=False, reduction='mean')" in out
     for name in losses.names():
-        assert f"\n  {name} " in out
+        assert f"\n  {name}{inspect.signature(getattr(losses, name))}\n" in out
