@@ -33,14 +33,28 @@ def lr_grid(runs: int) -> np.ndarray:
     return np.geomspace(1e-4, 1.0, runs)
 
 
-def best_of(repeats, fn):
-    """Fastest of ``repeats`` timed calls (the usual way to time on a shared machine)."""
-    best, out = float("inf"), None
+def best_times(repeats, contenders):
+    """Fastest of ``repeats`` timed calls of each contender, taken in turns (round robin).
+
+    Round robin keeps the contenders under the same conditions when the machine's load changes.
+    Each contender is called once untimed first, and every result is released before the next
+    timed call, so every call finds the memory the previous one freed (the allocator keeps it):
+    what a session running sweep after sweep sees. (Without the warm-up, the first touch of
+    ~250 MB of fresh pages costs about as much as the computation itself, for every contender.)
+    """
+    last = {}
+    for fn in contenders.values():
+        fn()
+    best = dict.fromkeys(contenders, float("inf"))
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        for name, fn in contenders.items():
+            last.pop(name, None)  # release the previous result before timing the next call
+            t0 = time.perf_counter()
+            out = fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+            last[name] = out
+            out = None
+    return best, last
 
 
 def bench_lab(runs, steps):
@@ -112,9 +126,13 @@ def main(argv=None) -> int:
     print(f"Adam on Rosenbrock from {START}, {runs:,} learning rates in [1e-4, 1] (log grid), "
           f"{steps} steps = {work:,} run-steps; best of {args.repeats}")
 
-    t_lab, res = best_of(args.repeats, lambda: bench_lab(runs, steps))
-    t_np, _ = best_of(args.repeats, lambda: numpy_adam(runs, steps, record=False))
-    t_np_rec, traj = best_of(args.repeats, lambda: numpy_adam(runs, steps, record=True))
+    best, last = best_times(args.repeats, {
+        "lab": lambda: bench_lab(runs, steps),
+        "numpy": lambda: numpy_adam(runs, steps, record=False),
+        "numpy+paths": lambda: numpy_adam(runs, steps, record=True),
+    })
+    t_lab, t_np, t_np_rec = best["lab"], best["numpy"], best["numpy+paths"]
+    res, traj = last["lab"], last["numpy+paths"]
     same = np.array_equal(traj, res.trajectories, equal_nan=True) or bool(
         (res.diverged_at >= 0).any())
     loop_rate, finals, lrs = torch_loop_rate(args.loop_runs, steps, runs)

@@ -69,8 +69,21 @@ def rosenbrock() -> Surface:
         return -2 * a - 400 * (x * b), 200 * b
 
     def value_and_grad(x, y, xp):
-        a, b = 1 - x, y - x * x
-        return a * a + 100 * (b * b), -2 * a - 400 * (x * b), 200 * b
+        # the same arithmetic as value and grad, bit for bit (IEEE negation and commutativity),
+        # with c = x^2 - y = -b and in-place updates so that a sweep allocates fewer temporaries
+        a = 1 - x
+        c = x * x
+        c -= y
+        v = a * a
+        cc = c * c
+        cc *= 100
+        v += cc  # (1 - x)^2 + 100 (y - x^2)^2
+        gx = x * c
+        gx *= 400
+        a *= 2
+        gx -= a  # -2 (1 - x) - 400 x (y - x^2)
+        c *= -200  # 200 (y - x^2)
+        return v, gx, c
 
     return Surface(
         "rosenbrock", value, grad, value_and_grad=value_and_grad,
