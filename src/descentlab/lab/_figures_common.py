@@ -21,7 +21,7 @@ matplotlib.use("Agg", force=False)  # headless; harmless when a backend is alrea
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = ["new_axes", "new_figure", "save_figure", "optimizer_color", "measured", "fmt",
-           "draw_contours"]
+           "draw_contours", "run_label"]
 
 #: one colour per optimizer, stable across figures (tab10 order, lecture order)
 _COLORS = {
@@ -130,6 +130,21 @@ def draw_contours(ax, surface, *, bounds=None, resolution: int = 160, levels: in
                 label="_minimum", gid="minima")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
+    data = hasattr(surface, "minibatch_grads")  # a line fit: the plane is (slope, intercept)
+    ax.set_xlabel("slope w" if data else "x")
+    ax.set_ylabel("intercept b" if data else "y")
     return cs
+
+
+def run_label(runs, i: int) -> str:
+    """A legend label for run ``i``: the optimizer, its learning rate and momentum factor (always,
+    when it has them) and every other hyperparameter that differs from its default."""
+    from descentlab import optim
+
+    m = runs.meta[i]
+    defaults = {h.name: h.default for h in optim.lookup(m["optimizer"]).hyperparameter_specs()}
+    parts = []
+    for k, v in m["hyperparameters"].items():
+        if k in ("lr", "gamma") or v != defaults.get(k):
+            parts.append(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}")
+    return f"{m['optimizer']}({', '.join(parts)})"
