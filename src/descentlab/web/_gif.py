@@ -95,22 +95,30 @@ def render_gif(req: GifRequest) -> bytes:
         heads.append(head)
     starts = np.asarray(req.run.starts)
     ax.plot(starts[:, 0], starts[:, 1], "s", color="white", mec="k", ms=7, zorder=8)
+    for artist in (*lines, *heads):
+        artist.set_animated(True)
     ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
-    title = ax.set_title("")
+    title = ax.set_title(" ")
+    title.set_animated(True)
 
+    # blitting: the contours are drawn once; each frame restores them and draws the paths
+    fig.canvas.draw()
+    background = fig.canvas.copy_from_bbox(fig.bbox)
     images = []
     for t in frame_steps(traj.shape[0] - 1, req.frames):
+        fig.canvas.restore_region(background)
         for k, (line, head) in enumerate(zip(lines, heads, strict=True)):
             path = traj[: t + 1, k]
             ok = np.isfinite(path).all(axis=1)
             line.set_data(path[ok, 0], path[ok, 1])
             last = path[ok][-1:] if ok.any() else np.empty((0, 2))
             head.set_data(last[:, 0], last[:, 1])
-        best = np.nanmin(np.where(np.isfinite(losses[t]), losses[t], np.nan)) \
-            if np.isfinite(losses[t]).any() else float("nan")
-        title.set_text(f"{surface.name}: step {t} / {traj.shape[0] - 1}   lowest loss "
-                       f"{best:.4g}")
-        fig.canvas.draw()
+            ax.draw_artist(line)
+            ax.draw_artist(head)
+        row = losses[t][np.isfinite(losses[t])]
+        best = f"{row.min():.4g}" if row.size else "nan"
+        title.set_text(f"{surface.name}: step {t} / {traj.shape[0] - 1}   lowest loss {best}")
+        fig.draw_artist(title)
         rgba = np.asarray(fig.canvas.buffer_rgba())
         images.append(Image.fromarray(rgba[..., :3].copy()).convert(
             "P", palette=Image.Palette.ADAPTIVE, colors=255))

@@ -178,3 +178,151 @@ class GifRequest(_Strict):
 
 
 Scale = Literal["linear", "log"]
+
+
+# --------------------------------------------------------------------------- responses (schema)
+# The endpoints return these shapes; they are declared for the OpenAPI schema. Non-finite numbers
+# (a diverged run, a formula's pole) are sent as null.
+Num = float | None
+XY = list[Num]
+
+
+class Interval(BaseModel):
+    low: float | None
+    high: float | None
+    low_closed: bool
+    high_closed: bool
+    text: str = Field(..., examples=["[0.0, inf)"])
+
+
+class Slider(BaseModel):
+    scale: Scale
+    min: float
+    max: float
+    step: float | None = None
+
+
+class HyperparameterInfo(BaseModel):
+    name: str
+    kind: Literal["number", "choice"]
+    default: float | str
+    doc: str = ""
+    interval: Interval | None = Field(None, description="the library's validation interval")
+    slider: Slider | None = Field(None, description="a useful slider range (a UI hint)")
+    choices: list[str] | None = None
+
+
+class FamilyInfo(BaseModel):
+    parents: list[str]
+    branch: str
+    year: int
+    paper: str
+    motto: str
+
+
+class OptimizerInfo(BaseModel):
+    name: str
+    summary: str
+    family: FamilyInfo
+    state: list[str] = Field(..., description="names of the state buffers (v, m, G, s)")
+    hyperparameters: list[HyperparameterInfo]
+
+
+class DataInfo(BaseModel):
+    n: int
+    loss: str
+    options: bool = Field(..., description="whether loss/outliers/... can be chosen")
+    losses: list[str]
+    axes: list[str]
+
+
+class SurfaceInfo(BaseModel):
+    name: str
+    title: str = ""
+    kind: Literal["analytic", "data"]
+    description: str
+    formula: str
+    bounds: list[list[float]] = Field(..., description="[[xmin, xmax], [ymin, ymax]]")
+    minima: list[XY]
+    start: XY
+    curvatures: list[float] | None = None
+    data: DataInfo | None = None
+
+
+class LossInfo(BaseModel):
+    name: str
+    label: str
+
+
+class SurfaceCatalog(BaseModel):
+    surfaces: list[SurfaceInfo]
+    losses: list[LossInfo]
+    expression: dict
+
+
+class ExpressionAnswer(BaseModel):
+    valid: bool
+    message: str | None = Field(None, description="why the formula was refused")
+    formula: str | None = Field(None, description="the parsed formula (sympy's form)")
+    gradient: list[str] | None = None
+    bounds: list[list[float]] | None = None
+    start: XY | None = None
+    minima: list[XY] | None = None
+
+
+class GridAnswer(BaseModel):
+    surface: dict
+    axes: list[str] = Field(..., description="names of the two coordinates: x, y or w, b")
+    bounds: list[list[float]]
+    x: list[float]
+    y: list[float]
+    z: list[list[Num]] = Field(..., description="z[j][i] = J(x[i], y[j])")
+    zmin: Num
+    zmax: Num
+    minima: list[XY]
+
+
+class RunInfo(BaseModel):
+    index: int
+    optimizer: str
+    label: str
+    optimizer_index: int = Field(..., description="index into the request's optimizers")
+    start_index: int = Field(..., description="index into the request's starts")
+    start: list[float]
+    hyperparameters: dict[str, float | str] = Field(..., description="all, defaults included")
+    diverged_at: int | None
+
+
+class RunAnswer(BaseModel):
+    """``lab.run``'s result: run i is optimizer i // len(starts) from start i % len(starts)."""
+
+    surface: dict
+    steps: int
+    runs: list[RunInfo]
+    trajectories: list[list[XY]] = Field(..., description="(steps+1, runs, 2)")
+    losses: list[list[Num]] = Field(..., description="(steps+1, runs), full-batch J")
+    diverged_at: list[int] = Field(..., description="step of divergence per run, -1: never")
+    metrics: dict[str, list[Num]] = Field(
+        ..., description="Runs.metrics(tolerance, columns=True): final_loss, loss_gap, distance, "
+        "nearest_minimum, steps_to_tol (-1: never), path_length, oscillation (zig-zag index), "
+        "diverged_at (-1: never)")
+    metric_settings: dict
+    states: dict[str, list[list[XY]]] | None = Field(
+        None, description="Runs.states, each (steps+1, runs, 2): grad and lookahead of the step "
+        "from row t to t+1, step_size (per-axis -dtheta/g), and the buffers v, m, G, s after t "
+        "steps (null where an optimizer has no such buffer)")
+    settings: dict
+
+
+class CloudAnswer(BaseModel):
+    point: list[float]
+    full: XY = Field(..., description="the full-batch gradient at point")
+    grads: list[XY] = Field(..., description="(count, 2) minibatch gradients")
+    batch_size: int
+    count: int
+    seed: int
+
+
+class ErrorAnswer(BaseModel):
+    detail: str
+    errors: list[dict] | None = None

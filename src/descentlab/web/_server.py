@@ -85,34 +85,45 @@ def build_app(*, trusted_hosts=None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # ----------------------------------------------------------------- catalog
-    @app.get("/api/limits", summary="Caps on the work one request may ask for")
-    def limits() -> dict:
-        return m.LIMITS.model_dump()
+    # Answers are built as plain JSON-ready dicts by _service and sent as they are (no second
+    # validation pass over large arrays); ``response_model`` documents their shape in the schema.
+    errors = {422: {"model": m.ErrorAnswer, "description": "invalid or refused request"}}
 
-    @app.get("/api/optimizers", summary="The optimizers and their hyperparameters' schemas")
-    def optimizers() -> list[dict]:
-        return service.optimizer_catalog()
+    @app.get("/api/limits", summary="Caps on the work one request may ask for",
+             response_model=m.Limits)
+    def limits():
+        return JSONResponse(m.LIMITS.model_dump())
 
-    @app.get("/api/surfaces", summary="The surface catalog (bounds, minima, data options)")
-    def surfaces() -> dict:
-        return service.surface_catalog()
+    @app.get("/api/optimizers", summary="The optimizers and their hyperparameters' schemas",
+             response_model=list[m.OptimizerInfo])
+    def optimizers():
+        return JSONResponse(service.optimizer_catalog())
+
+    @app.get("/api/surfaces", summary="The surface catalog (bounds, minima, data options)",
+             response_model=m.SurfaceCatalog)
+    def surfaces():
+        return JSONResponse(service.surface_catalog())
 
     # ----------------------------------------------------------------- computing
-    @app.post("/api/expression", summary="Check a formula in x and y (the lab's safe parser)")
-    def expression(body: m.ExpressionRequest) -> dict:
-        return service.check_expression(body.text)
+    @app.post("/api/expression", summary="Check a formula in x and y (the lab's safe parser)",
+              response_model=m.ExpressionAnswer, responses=errors)
+    def expression(body: m.ExpressionRequest):
+        return JSONResponse(service.check_expression(body.text))
 
-    @app.post("/api/grid", summary="A surface's values on a grid (contours) and its minima")
-    def grid(body: m.GridRequest) -> dict:
-        return service.grid(body)
+    @app.post("/api/grid", summary="A surface's values on a grid (contours) and its minima",
+              response_model=m.GridAnswer, responses=errors)
+    def grid(body: m.GridRequest):
+        return JSONResponse(service.grid(body))
 
-    @app.post("/api/run", summary="Run optimizers x starts with descentlab.lab.run")
-    def run(body: m.RunRequest) -> dict:
-        return service.run(body)
+    @app.post("/api/run", summary="Run optimizers x starts with descentlab.lab.run",
+              response_model=m.RunAnswer, responses=errors)
+    def run(body: m.RunRequest):
+        return JSONResponse(service.run(body))
 
-    @app.post("/api/cloud", summary="Minibatch gradients of a data surface at one point")
-    def cloud(body: m.CloudRequest) -> dict:
-        return service.cloud(body)
+    @app.post("/api/cloud", summary="Minibatch gradients of a data surface at one point",
+              response_model=m.CloudAnswer, responses=errors)
+    def cloud(body: m.CloudRequest):
+        return JSONResponse(service.cloud(body))
 
     @app.post("/api/export/csv", summary="The runs of a run request as CSV",
               response_class=Response,

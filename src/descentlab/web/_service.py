@@ -152,8 +152,8 @@ _TITLES = {
     "bowl": "Round bowl", "ravine": "Ravine (ill-conditioned)", "rosenbrock": "Rosenbrock",
     "beale": "Beale", "himmelblau": "Himmelblau (four minima)", "saddle": "Saddle",
     "rastrigin": "Rastrigin (many local minima)",
-    "lecture_lr": "Lecture: learning-rate problem (line fit, MSE)",
-    "linear_fit": "Line fit y = w x + b (choose the loss)",
+    "lecture_lr": "Lecture's learning-rate problem",
+    "linear_fit": "Line fit with a chosen loss",
 }
 _LOSS_LABELS = {"mse": "MSE (L2)", "mae": "MAE (L1)", "huber": "Huber", "log_cosh": "log-cosh",
                 "quantile": "quantile"}
@@ -259,6 +259,7 @@ def grid(req: GridRequest) -> dict:
         "surface": _describe_surface(s.name, s) if req.surface.name else {
             "name": s.name, "kind": "analytic", "formula": s.formula,
             "description": s.description, "start": to_json(s.start)},
+        "axes": ["w", "b"] if _is_data(s) else ["x", "y"],
         "bounds": [[float(x0), float(x1)], [float(y0), float(y1)]],
         "x": to_json(x), "y": to_json(y), "z": to_json(Z),
         "zmin": float(finite.min()) if finite.size else None,

@@ -169,6 +169,7 @@ async function loadGrid() {
     if (seq !== app.gridSeq) return;
     app.grid = grid;
     app.plot.setGrid(grid);
+    if (app.s.surface.expression === undefined) $("surface-description").textContent = grid.surface.description || "";
     $("reset-view").hidden = !app.s.view;
     draw();
   } catch (err) {

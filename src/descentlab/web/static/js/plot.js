@@ -195,9 +195,10 @@ export class ContourPlot {
     }
     ctx.fillStyle = "#98a2b3"; ctx.font = "italic 11px system-ui, sans-serif";
     ctx.textAlign = "left"; ctx.textBaseline = "bottom";
-    ctx.fillText("x", b.x + b.w - 10, this.cssH - 2);
+    const [ax, ay] = g.axes || ["x", "y"];
+    ctx.fillText(ax, b.x + b.w - 10, this.cssH - 2);
     ctx.textAlign = "left"; ctx.textBaseline = "top";
-    ctx.fillText("y", 4, b.y);
+    ctx.fillText(ay, 4, b.y);
     this.background = bg;
   }
 
