@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from descentlab.optim._adam import Adam, Nadam
 from descentlab.optim._adaptive import AdaDelta, Adagrad, RMSProp
-from descentlab.optim._base import Family, Hyperparameter, Optimizer
+from descentlab.optim._base import (
+    Family,
+    Hyperparameter,
+    Optimizer,
+    get_num_threads,
+    set_num_threads,
+)
 from descentlab.optim._sgd import GD, NAG, SGD, Momentum
 
 __all__ = [
     "GD", "SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "AdaDelta", "Adam", "Nadam",
-    "Optimizer", "Family", "Hyperparameter", "get", "names", "family_tree",
+    "Optimizer", "Family", "Hyperparameter", "get", "names", "lookup", "family_tree",
+    "set_num_threads", "get_num_threads",
 ]
 
 _REGISTRY: dict[str, type[Optimizer]] = {

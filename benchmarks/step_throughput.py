@@ -1,0 +1,141 @@
+"""Time per optimizer step: descentlab on NumPy and in PyTorch against torch.optim and a plain copy.
+
+    python benchmarks/step_throughput.py [--sizes 1M 16M] [--repeats 15]
+
+For Adam, RMSProp and Momentum on float32 parameters of each size it times, in one run:
+
+* ``numpy``    descentlab.optim on NumPy arrays (``opt.step(theta, g, state)``)
+* ``foreach``  torch.optim with ``foreach=True``
+* ``fused``    torch.optim with ``fused=True``, where torch has a fused CPU kernel for it
+* ``default``  torch.optim with its default implementation, on a model (a stack of Linear layers
+               holding the same number of parameters)
+* ``adapter``  descentlab.torch on that same model
+* ``copy``     ``np.copyto`` of the parameters' bytes: a memory-bandwidth reference
+
+and prints the median time per step with the ratios the issue sets goals for: numpy / foreach
+(goal <= 1.0), numpy / fused (goal <= 2.0), adapter / default (goal <= 1.25). Nothing is hidden:
+the same hyperparameters (torch's forms of the lecture's) and the same gradients for all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from descentlab import optim
+from descentlab import torch as dtorch
+
+SIZES = {"1M": 1 << 20, "4M": 1 << 22, "16M": 1 << 24}
+
+# name: (descentlab hyperparameters, torch.optim class, its keyword arguments for the same rule)
+RULES = {
+    "Adam": (dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), torch.optim.Adam,
+             dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)),
+    "RMSProp": (dict(lr=1e-3, gamma=0.9, eps=1e-8), torch.optim.RMSprop,
+                dict(lr=1e-3, alpha=0.9, eps=1e-8)),
+    "Momentum": (dict(lr=1e-3, gamma=0.9), torch.optim.SGD, dict(lr=1e-3, momentum=0.9)),
+}
+
+
+def timed(fns: dict, repeats: int) -> dict[str, float]:
+    """Median seconds per call of each function, after warm-up calls (first touches, lazy state).
+
+    The functions take turns, one call each per round, so that a burst of load from elsewhere on
+    the machine slows them all alike instead of one column.
+    """
+    for fn in fns.values():
+        for _ in range(3):
+            fn()
+    times: dict[str, list[float]] = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - t0)
+    return {key: statistics.median(ts) for key, ts in times.items()}
+
+
+def model_of(n: int) -> torch.nn.Module:
+    """Square Linear layers (no bias) totalling n parameters: 1M = one 1024x1024 layer."""
+    width = 1024 if n <= 1 << 20 else 2048
+    layers = max(1, n // (width * width))
+    model = torch.nn.Sequential(*(torch.nn.Linear(width, width, bias=False) for _ in range(layers)))
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    return model
+
+
+def bench(name: str, n: int, repeats: int) -> dict[str, float | None]:
+    hp, torch_cls, torch_hp = RULES[name]
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(n, dtype=np.float32)
+    g = rng.standard_normal(n, dtype=np.float32) * 1e-3
+
+    fns = {}
+    opt = optim.get(name, **hp)
+    state = opt.init(theta)
+    fns["numpy"] = lambda: opt.step(theta, g, state)
+
+    keep = []
+    for flag in ("foreach", "fused"):
+        p = torch.nn.Parameter(torch.from_numpy(theta.copy()))
+        p.grad = torch.from_numpy(g.copy())
+        try:
+            topt = torch_cls([p], **torch_hp, **{flag: True})
+            topt.step()
+        except (RuntimeError, ValueError, TypeError):
+            continue  # no such kernel for this optimizer on the CPU
+        keep.append(p)
+        fns[flag] = topt.step
+
+    model_a, model_b = model_of(n), model_of(n)
+    fns["default"] = torch_cls(model_a.parameters(), **torch_hp).step
+    fns["adapter"] = getattr(dtorch, name)(model_b.parameters(), **hp).step
+
+    dst = np.empty_like(theta)
+    fns["copy"] = lambda: np.copyto(dst, theta)
+    out: dict[str, float | None] = {"fused": None, **timed(fns, repeats)}
+    return out
+
+
+def _ms(seconds) -> str:
+    return f"{seconds * 1e3:9.2f}" if seconds is not None else f"{'n/a':>9s}"
+
+
+def _ratio(r, a, b, width) -> str:
+    return f"{r[a] / r[b]:{width}.2f}" if r[a] and r[b] else f"{'n/a':>{width}s}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["1M", "16M"], choices=list(SIZES))
+    parser.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args(argv)
+
+    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__}, "
+          f"descentlab threads {optim.get_num_threads()}, {os.cpu_count()} cores; float32, "
+          f"median of {args.repeats} steps, milliseconds per step; load average before the run "
+          f"{os.getloadavg()[0]:.2f} (other work on the machine skews torch's threads most)")
+    cols = ["numpy", "foreach", "fused", "default", "adapter", "copy"]
+    head = f"{'rule':9s}{'size':>5s} " + "".join(f"{c:>9s}" for c in cols)
+    head += f"  {'np/foreach':>10s} {'np/fused':>8s} {'adapt/def':>9s} {'np/copy':>7s}"
+    print(head)
+    for size in args.sizes:
+        for name in args.rules:
+            r = bench(name, SIZES[size], args.repeats)
+            print(f"{name:9s}{size:>5s} " + "".join(_ms(r[c]) for c in cols)
+                  + f"  {_ratio(r, 'numpy', 'foreach', 10)} {_ratio(r, 'numpy', 'fused', 8)} "
+                  f"{_ratio(r, 'adapter', 'default', 9)} {_ratio(r, 'numpy', 'copy', 7)}",
+                  flush=True)
+    print("goals: np/foreach <= 1.00, np/fused <= 2.00, adapt/def <= 1.25")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
