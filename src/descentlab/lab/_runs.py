@@ -383,9 +383,9 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
         if batch_size > surface.n:
             raise ValueError(f"The 'batch_size' parameter of lab.run must be an integer in the "
                              f"range [1, {surface.n}]. Got {batch_size!r} instead.")
-    if isinstance(optimizers, (str, optim.Optimizer)) or (
-            isinstance(optimizers, tuple) and len(optimizers) == 2
-            and isinstance(optimizers[0], str) and isinstance(optimizers[1], dict)):
+    single_pair = (isinstance(optimizers, tuple) and len(optimizers) == 2
+                   and isinstance(optimizers[0], str) and isinstance(optimizers[1], dict))
+    if single_pair or not isinstance(optimizers, (list, tuple)):
         optimizers = [optimizers]
     blocks = [b for spec in optimizers for b in _blocks(spec)]
     if not blocks:

@@ -12,7 +12,8 @@ sinh cosh tanh asinh acosh atanh exp log sqrt abs. Refused with ValueError, sayi
 everything else (attribute access, subscripts, calls of other names, keyword arguments, lambdas,
 comprehensions, conditionals, comparisons, strings, ...), constant exponents with absolute value
 above 100, constant subexpressions that overflow a float, more than 500 characters, more than 200
-syntax nodes or nesting deeper than 30.
+syntax nodes or nesting deeper than 30 (a long sum or product such as a + b + c + ... counts as
+one level, not as one per term).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _FUNCTIONS = {
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_CHAINS = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
 
 
 def _refuse(text: str, why: str):
@@ -84,7 +86,11 @@ class _Checker:
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
                 _refuse(self.text, f"the operator {type(node.op).__name__}")
-            a = self.check(node.left, depth + 1)
+            # a chain of sums or products (a + b + c ...) is long, not deep: its left spine
+            # does not count as nesting
+            chain = (isinstance(node.left, ast.BinOp)
+                     and _CHAINS.get(type(node.left.op)) == _CHAINS.get(type(node.op)) is not None)
+            a = self.check(node.left, depth if chain else depth + 1)
             b = self.check(node.right, depth + 1)
             if isinstance(node.op, ast.Pow) and b is not None and abs(b) > MAX_EXPONENT:
                 _refuse(self.text, f"the exponent {b:g} (at most {MAX_EXPONENT} in absolute value)")
@@ -95,7 +101,8 @@ class _Checker:
             return self._finite(lambda: op(a, b), "a constant subexpression")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                _refuse(self.text, "calling anything but a whitelisted function by name")
+                _refuse(self.text, "calling anything but a whitelisted function by name (here: "
+                        f"{_describe(node.func)})")
             name = node.func.id
             if name not in _FUNCTIONS:
                 _refuse(self.text, f"the function {name!r}")
