@@ -1,0 +1,290 @@
+"""The HTML report: one self-contained file (PNG figures inlined as data URIs, no remote assets)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import warnings
+
+import numpy as np
+
+from descentlab.benchmark._analysis import Analysis, _fmt, atomic_write
+
+__all__ = ["write_report"]
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _colors(names):
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20"]
+    return {n: cmap(i % 20) for i, n in enumerate(names)}
+
+
+def _grid(n):
+    import matplotlib.pyplot as plt
+
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _learning_curves(A: Analysis, ruleset: str) -> str:
+    s = A.settings
+    colors = _colors(s.optimizers)
+    fig, axes = _grid(len(s.problems))
+    for ax, p in zip(axes, s.problems, strict=True):
+        for o in s.optimizers_for(p):
+            if (ruleset, p, o) not in A.curves:
+                continue
+            x, c = A.curves[(ruleset, p, o)]
+            y = c["train_loss"]
+            cap = 10.0 * float(np.nanmax(y[:, 0]))  # diverged runs: above 10x the start
+            y = np.where(np.isfinite(y) & (y <= cap), y, np.nan)
+            if np.isnan(y).all():
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+                med, lo, hi = np.nanmedian(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
+            ax.plot(x, med, color=colors[o], label=o, lw=1.4)
+            ax.fill_between(x, lo, hi, color=colors[o], alpha=0.15, lw=0)
+        ax.set_yscale("log")
+        ax.set_title(p, fontsize=10)
+        ax.set_xlabel("step (= epoch, exact gradient)" if p.startswith("quadratic") else "epoch")
+        ax.set_ylabel("train loss")
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle(f"Learning curves ({ruleset}, final seeds): median, band = min..max; "
+                 "curves of diverged runs stop", fontsize=11)
+    return _png(fig)
+
+
+def _lr_curves(A: Analysis) -> str | None:
+    s = A.settings
+    if "lr-grid" not in s.rulesets:
+        return None
+    colors = _colors(s.optimizers)
+    fig, axes = _grid(len(s.problems))
+    for ax, p in zip(axes, s.problems, strict=True):
+        metric = None
+        for o in s.optimizers_for(p):
+            pts = A.tuning.get(("lr-grid", p, o))
+            if not pts:
+                continue
+            metric = A.row(p, "lr-grid", o)["metric"]
+            lr = np.array([a for a, _ in pts], dtype=float)
+            sc = np.array([b for _, b in pts], dtype=float)
+            order = np.argsort(lr)
+            lr, sc = lr[order], sc[order]
+            _, c0 = A.curves[("lr-grid", p, o)]
+            cap = 10.0 * float(np.nanmax(c0["val_metric"][:, 0]))  # 10 x the starting value
+            ok = np.isfinite(sc) & (sc <= cap)
+            ax.plot(lr[ok], sc[ok], marker="o", ms=2.5, color=colors[o], label=o, lw=1.1)
+            if (~ok).any():
+                ax.plot(lr[~ok], np.full(int((~ok).sum()), cap), "x", color=colors[o], ms=4)
+        ax.set_xscale("log")
+        if metric == "error":
+            ax.set_ylim(0, 1.05)
+        else:
+            ax.set_yscale("log")
+        ax.set_title(p, fontsize=10)
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel(f"validation {metric}")
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle("lr sensitivity: mean final validation metric over the tuning seeds; "
+                 "x = diverged or above 10 times the starting value", fontsize=11)
+    return _png(fig)
+
+
+def _profiles(A: Analysis) -> str:
+    import matplotlib.pyplot as plt
+
+    rulesets = list(A.profiles)
+    fig, axes = plt.subplots(1, len(rulesets), figsize=(5.5 * len(rulesets), 3.8), squeeze=False)
+    colors = _colors(A.settings.optimizers)
+    for ax, rs in zip(axes[0], rulesets, strict=True):
+        taus, rho = A.profiles[rs]
+        tmax = max(2.0, float(taus[-1]) * 1.1)
+        for o, r in rho.items():
+            xs = np.concatenate([taus, [tmax]])
+            ys = np.concatenate([r, [r[-1]]])
+            ax.step(xs, ys, where="post", label=o, color=colors.get(o), lw=1.3)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("tau (epochs to target / fastest optimizer's)")
+        ax.set_ylabel("fraction of problems")
+        ax.set_title(f"performance profile: {rs}", fontsize=10)
+    axes[0][0].legend(fontsize=7, ncol=2)
+    return _png(fig)
+
+
+def _heatmap(A: Analysis, ruleset: str) -> str:
+    import matplotlib.pyplot as plt
+
+    s = A.settings
+    probs, opts = list(s.problems), list(s.optimizers)
+    score = np.full((len(probs), len(opts)), np.nan)
+    text = [[""] * len(opts) for _ in probs]
+    for i, p in enumerate(probs):
+        vals = {}
+        for j, o in enumerate(opts):
+            r = A.row(p, ruleset, o)
+            if r is not None:
+                vals[j] = r["test_metric"]
+                text[i][j] = _fmt(r["test_metric"]) + ("*" if r["tied_best"] else "")
+        finite = [v for v in vals.values() if math.isfinite(v)]
+        if not finite:
+            continue
+        lo, hi = min(finite), max(finite)
+        for j, v in vals.items():
+            if math.isfinite(v):
+                score[i, j] = 0.0 if hi == lo else (v - lo) / (hi - lo)
+    fig, ax = plt.subplots(figsize=(1.0 * len(opts) + 2.5, 0.5 * len(probs) + 1.8))
+    im = ax.imshow(score, cmap="viridis_r", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(opts)), opts, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(probs)), probs, fontsize=8)
+    for i in range(len(probs)):
+        for j in range(len(opts)):
+            if text[i][j]:
+                dark = np.isnan(score[i, j]) or score[i, j] > 0.5
+                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6.5,
+                        color="white" if dark else "black")
+    fig.colorbar(im, ax=ax, label="0 = best, 1 = worst (per problem)")
+    ax.set_title(f"mean test metric ({ruleset}); * = best or tied (overlapping 95% intervals)",
+                 fontsize=10)
+    return _png(fig)
+
+
+def _kappa_plot(A: Analysis) -> str | None:
+    import matplotlib.pyplot as plt
+
+    if A.kappa is None:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    ks = np.array([100.0, 1000.0])
+    for o, c in (("GD", "C0"), ("Momentum", "C1")):
+        steps = np.array([A.kappa["points"][(o, k)]["steps"] for k in ks], dtype=float)
+        ax.loglog(ks, steps, "o-", color=c,
+                  label=f"{o} (measured exponent {A.kappa['exponents'][o]:.2f})")
+        if np.isfinite(steps[0]):
+            ref = 1.0 if o == "GD" else 0.5
+            ax.loglog(ks, steps[0] * (ks / ks[0]) ** ref, ":", color=c,
+                      label=f"kappa^{ref:g} through the first point")
+    ax.set_xlabel("condition number kappa")
+    ax.set_ylabel(f"steps to f <= {A.kappa['tol']:g} f0")
+    ax.legend(fontsize=7)
+    ax.set_title("steps to tolerance on the quadratics (best setting of each grid)", fontsize=10)
+    return _png(fig)
+
+
+def _table(rows, columns) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for r in rows:
+        cells = []
+        for c in columns:
+            v = r.get(c)
+            v = _fmt(v) if isinstance(v, float) else ("" if v is None else str(v))
+            cells.append(f"<td>{html.escape(v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+_CSS = (
+    "body{font:14px/1.45 system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
+    "color:#222}table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px "
+    "solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}td:first-child,"
+    "td:nth-child(2),td:nth-child(3){text-align:left}img{max-width:100%}.warn{background:#fff6d6;"
+    "padding:.5em}.reproduced{color:#0a6d2c;font-weight:600}.contradicted{color:#a4161a;"
+    "font-weight:600}.partly{color:#b26a00;font-weight:600}"
+)
+
+
+def write_report(A: Analysis, stats: dict, path) -> None:
+    """``report.html``: the reading, the findings, the figures and the tables, self-contained."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    s = A.settings
+    main = A.tuned_ruleset or "defaults"
+    figs = [("Learning curves", _learning_curves(A, main))]
+    lr = _lr_curves(A)
+    if lr:
+        figs.append(("Learning-rate sensitivity", lr))
+    figs.append(("Performance profiles", _profiles(A)))
+    for rs in s.rulesets:
+        figs.append((f"Problem x optimizer heat map ({rs})", _heatmap(A, rs)))
+    kp = _kappa_plot(A)
+    if kp:
+        figs.append(("Condition number and steps to tolerance", kp))
+
+    def esc(x):
+        return html.escape(str(x))
+
+    budgets = ", ".join(f"{p} {s.budget(p)}" for p in s.problems)
+    grid = (f"from default/{10 ** s.grid_decades[0]} to default*{10 ** s.grid_decades[1]}"
+            if s.lr_grid is None else f"from {s.lr_grid[0]:g} to {s.lr_grid[1]:g}")
+    run_line = (
+        f"This invocation ran {stats.get('trials_run', 0)} trials in "
+        f"{stats.get('tasks_run', 0)} tasks on {stats.get('executor', '?')} in "
+        f"{stats.get('wall_s', 0.0):.1f} s: {stats.get('trials_per_minute', 0.0):.0f} trials per "
+        f"minute, worker utilisation {stats.get('utilisation', 0.0):.0%}; "
+        f"{stats.get('in_store_at_start', 0)} trials were already in the store and were not "
+        "redone."
+    )
+    quick = ("<p class=warn><b>--quick</b>: short budgets, a narrower initial lr grid, "
+             f"{s.tune_seeds} tuning seed(s) and {s.seeds} final seeds (the full protocol: 2 "
+             "and 10); intervals are wide and the verdicts indicative.</p>" if s.quick else "")
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>descentlab benchmark</title><style>{_CSS}</style></head><body>",
+        "<h1>descentlab benchmark</h1>",
+        f"<p>Problems: {esc(', '.join(s.problems))}. Optimizers: {esc(', '.join(s.optimizers))}"
+        " (torch:* rows are torch.optim's own implementations, on torch problems only). "
+        f"Rulesets: {esc(', '.join(s.rulesets))}. Budgets in epochs (the quadratics count "
+        f"exact-gradient steps): {esc(budgets)}. Final seeds: {s.seeds} (0..{s.seeds - 1}, "
+        f"shared by every optimizer); tuning seeds: {s.tune_seeds}; lr grid: {s.per_decade} "
+        f"points per decade {esc(grid)}, extended up to {s.max_extensions} times when the best "
+        "value is at an edge. No gradient clipping, no schedules, no early stopping; test "
+        "metrics are the final iterate's.</p>",
+        quick,
+        f"<p>{esc(run_line)}</p>",
+        "<h2>Reading</h2><ul>" + "".join(f"<li>{esc(t)}</li>" for t in A.reading) + "</ul>",
+        "<h2>Published findings</h2><p>Each verdict is computed from this run's numbers.</p>",
+        "<table><thead><tr><th>claim</th><th>verdict</th><th>evidence</th></tr></thead><tbody>"
+        + "".join(
+            f"<tr><td>{esc(f['claim'])}</td><td class='{f['verdict'].split()[0]}'>"
+            f"{esc(f['verdict'])}</td><td style='text-align:left'>{esc(f['evidence'])}</td></tr>"
+            for f in A.findings)
+        + "</tbody></table>",
+    ]
+    for title, uri in figs:
+        parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' src='{uri}'>")
+    parts.append("<h2>Summary</h2><p>test metric: mean over the final seeds with a 95% "
+                 "bootstrap interval, lower is better (error = 1 - accuracy). epochs_to_target: "
+                 "first epoch at which the median test-metric curve reaches the target (the "
+                 "median of the best tuned method); empty = never. lr_width_decades: decades of "
+                 "lr within 20% of the best validation metric.</p>")
+    parts.append(_table(A.rows, ["problem", "ruleset", "optimizer", "lr", "metric",
+                                 "test_metric", "test_metric_ci_low", "test_metric_ci_high",
+                                 "train_loss", "epochs_to_target", "diverged_fraction",
+                                 "lr_width_decades", "tied_best"]))
+    parts.append("<h2>Wall time per step relative to SGD</h2><p>Median wall time of one "
+                 "training step per run (gradient + update) in the final trials; NumPy rows "
+                 "advance all seeds together. GD's step is a full-batch step. Timings vary "
+                 "between runs and are not part of summary.csv.</p>")
+    parts.append(_table(A.timing, ["problem", "optimizer", "step_s", "relative_to_sgd"]))
+    parts.append("</body></html>")
+    atomic_write(path, "\n".join(parts))

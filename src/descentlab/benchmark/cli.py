@@ -1,0 +1,99 @@
+"""``descentlab bench``: the command (cheap to import: the work is imported inside ``_bench``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register"]
+
+
+def _lr_grid(text: str):
+    try:
+        low, high = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--lr-grid must be LOW:HIGH, e.g. 1e-4:1. Got {text!r} instead.") from None
+    return low, high
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import math
+
+    from descentlab.benchmark._bench import run_benchmark
+
+    try:
+        A, stats = run_benchmark(
+            args.out, quick=args.quick, problems=args.problems, optimizers=args.optimizers,
+            rulesets=args.ruleset, seeds=args.seeds, tune_seeds=args.tune_seeds,
+            workers=args.workers, ray=args.ray, lr_grid=args.lr_grid,
+            per_decade=args.per_decade, epochs=args.epochs, report=not args.no_report,
+            progress=not args.no_progress,
+        )
+    except ValueError as exc:
+        print(f"descentlab bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: finished trials are saved in {args.out}/results.sqlite; run the same "
+              "command again to resume.", file=sys.stderr)
+        return 130
+
+    def f(x):
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return "-"
+        return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+    main = A.tuned_ruleset or "defaults"
+    print(f"\nSummary ({main}; test metric = mean over {A.settings.seeds} seeds [95% CI], "
+          "lower is better; * = best or tied):")
+    print(f"{'problem':<16} {'optimizer':<15} {'lr':>9} {'test_metric':>11} {'95% CI':>21} "
+          f"{'ep->target':>10} {'diverged':>8}")
+    for r in A.rows:
+        if r["ruleset"] != main:
+            continue
+        ci = f"[{f(r['test_metric_ci_low'])}, {f(r['test_metric_ci_high'])}]"
+        print(f"{r['problem']:<16} {r['optimizer'] + ('*' if r['tied_best'] else ''):<15} "
+              f"{f(r['lr']):>9} {f(r['test_metric']):>11} {ci:>21} "
+              f"{f(r['epochs_to_target']):>10} {r['diverged_fraction']:>8.0%}")
+    print("\nPublished findings:")
+    for fd in A.findings:
+        print(f"  [{fd['verdict']}] {fd['claim']}\n      {fd['evidence']}")
+    print(f"\n{stats['trials_run']} trials run in {stats['wall_s']:.1f} s "
+          f"({stats['trials_per_minute']:.0f} trials/min, worker utilisation "
+          f"{stats['utilisation']:.0%}, {stats['executor']}); "
+          f"{stats['in_store_at_start']} were already stored.")
+    print(f"Wrote {args.out}/summary.csv, timing.csv, run.json"
+          + ("" if args.no_report else ", report.html") + f" (trials: {args.out}/results.sqlite)")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench", help="tuned, seeded comparison of the optimizers on bundled data sets",
+        description="Train every optimizer on every problem under the same budget, tune the "
+        "learning rate on validation data, re-run the chosen settings with fresh seeds and write "
+        "DIR/results.sqlite (one row per trial; rerun the same command to resume), "
+        "DIR/summary.csv and DIR/report.html.",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--quick", action="store_true",
+                   help="short budgets, 5 final seeds, 1 tuning seed (about 2 minutes on 2 cores)")
+    p.add_argument("--problems", metavar="LIST", help="comma-separated problems (default: all)")
+    p.add_argument("--optimizers", metavar="LIST",
+                   help="comma-separated optimizers (default: all, plus torch:* reference rows "
+                   "on torch problems)")
+    p.add_argument("--ruleset", metavar="LIST",
+                   help="comma-separated rulesets among defaults, lr-grid, random "
+                   "(default: defaults,lr-grid)")
+    p.add_argument("--seeds", type=int, help="final seeds (default 10; --quick 5)")
+    p.add_argument("--tune-seeds", type=int, help="tuning seeds per setting (default 2; --quick 1)")
+    p.add_argument("--workers", type=int, help="worker processes (default: all CPUs)")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="run trials as Ray tasks on this cluster ('local' starts one here)")
+    p.add_argument("--lr-grid", type=_lr_grid, metavar="LOW:HIGH",
+                   help="absolute lr range (default: 1/100 to 10 times each optimizer's default)")
+    p.add_argument("--per-decade", type=int, default=3, help="lr grid points per decade (3)")
+    p.add_argument("--epochs", type=int, help="one budget in epochs for every problem")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_bench)
