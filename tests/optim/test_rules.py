@@ -159,3 +159,21 @@ def test_blocked_path_is_taken_for_large_arrays(monkeypatch):
     opt = optim.Adam()
     opt.step(theta, theta.copy(), opt.init(theta))
     assert calls == [_base._BLOCK]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_blocked_threads_work_in_a_forked_child(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(_base, "_BLOCK", 1000)
+    monkeypatch.setattr(_base, "_MIN_PART", 3000)
+    theta = np.linspace(-1, 1, 10_000)
+    run(optim.Adam(), theta, 1)  # the parent's pool exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(_step_in_child, (theta,)).get(timeout=60)
+    np.testing.assert_array_equal(child, run(optim.Adam(), theta, 2)[0])
+
+
+def _step_in_child(theta):
+    _base._BLOCK, _base._MIN_PART = 1000, 3000
+    return run(optim.Adam(), theta, 2)[0]
