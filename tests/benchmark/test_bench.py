@@ -1,0 +1,148 @@
+"""End to end on tiny budgets: outputs, determinism, resume after SIGKILL, bad arguments."""
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from descentlab.benchmark import SUMMARY_COLUMNS, Store, run_benchmark
+from descentlab.cli import main
+
+TINY = dict(problems="digits-softmax,quadratic-k100,diabetes-mae", optimizers="SGD,Momentum,Adam",
+            seeds=3, tune_seeds=1, quick=True, epochs=2, progress=False)
+TINY_ARGS = ["--problems", TINY["problems"], "--optimizers", TINY["optimizers"], "--seeds", "3",
+             "--tune-seeds", "1", "--quick", "--epochs", "2"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run on two worker processes."""
+    out = tmp_path_factory.mktemp("reference")
+    A, stats = run_benchmark(out, workers=2, **TINY)
+    return out, A, stats
+
+
+def _trials(path):
+    with sqlite3.connect(path) as db:
+        return {row[0]: row[1] for row in db.execute("SELECT id, result FROM trials")}
+
+
+def test_outputs_and_summary_columns(reference):
+    out, A, stats = reference
+    with open(out / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    required = ["problem", "ruleset", "optimizer", "lr", "test_metric", "test_metric_ci_low",
+                "test_metric_ci_high", "epochs_to_target", "diverged_fraction"]
+    assert list(rows[0])[:len(required)] == required
+    assert tuple(rows[0]) == SUMMARY_COLUMNS
+    assert len(rows) == 3 * 3 * 2  # problems x optimizers x rulesets
+    for r in rows:
+        lo, m, hi = (float(r[k]) for k in ("test_metric_ci_low", "test_metric",
+                                           "test_metric_ci_high"))
+        assert lo <= m <= hi
+        assert 0.0 <= float(r["diverged_fraction"]) <= 1.0
+    # the tuned rows come from the lr grid, the default rows from the library defaults
+    adam = [r for r in rows if r["optimizer"] == "Adam" and r["ruleset"] == "defaults"]
+    assert {float(r["lr"]) for r in adam} == {0.001}
+    # every problem's best tuned method reaches its own target
+    for problem, (_, ruleset, optimizer) in A.targets.items():
+        assert A.row(problem, ruleset, optimizer)["epochs_to_target"] is not None
+    run = json.loads((out / "run.json").read_text())
+    assert run["trials_run"] == len(_trials(out / "results.sqlite")) > 0
+    assert 0 < run["utilisation"] <= 1.0 and run["trials_per_minute"] > 0
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Published findings" in html
+    assert "trials per minute" in html and "utilisation" in html
+    assert "http://" not in html and "https://" not in html  # self-contained
+    assert len(A.findings) == 4 and all(f["verdict"] for f in A.findings)
+
+
+def test_same_seed_same_numbers_in_this_process(reference, tmp_path):
+    out, _, _ = reference
+    run_benchmark(tmp_path, workers=1, report=False, **TINY)
+    assert (tmp_path / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
+    assert _trials(tmp_path / "results.sqlite") == _trials(out / "results.sqlite")
+
+
+def test_rerun_redoes_nothing(reference):
+    out, _, _ = reference
+    before = _trials(out / "results.sqlite")
+    _, stats = run_benchmark(out, workers=1, report=False, **TINY)
+    assert stats["trials_run"] == 0 and stats["in_store_at_start"] == len(before)
+    assert _trials(out / "results.sqlite") == before
+
+
+def test_resume_after_sigkill_gives_the_uninterrupted_numbers(reference, tmp_path):
+    out, _, _ = reference
+    total = len(_trials(out / "results.sqlite"))
+    db = tmp_path / "results.sqlite"
+    cmd = [sys.executable, "-c", "from descentlab.cli import main; main()", "bench",
+           "--out", str(tmp_path), "--workers", "1", "--no-report", *TINY_ARGS]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = 0
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=0.1) as con:
+                    done = con.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+            except sqlite3.OperationalError:
+                pass  # locked by a commit in progress
+        if done >= total // 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = len(_trials(db))
+    assert 0 < killed_at < total
+    run_benchmark(tmp_path, workers=1, report=False, **TINY)
+    assert (tmp_path / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
+    assert _trials(db) == _trials(out / "results.sqlite")
+
+
+def test_a_half_written_task_is_never_counted(tmp_path):
+    db = tmp_path / "results.sqlite"
+    Store(db).close()
+    # a process dies (SIGKILL) in the middle of a transaction: rows inserted, not committed
+    code = (
+        "import os, signal, sqlite3, sys\n"
+        "con = sqlite3.connect(sys.argv[1]); con.execute('BEGIN')\n"
+        "con.execute(\"INSERT INTO trials VALUES ('x', 'train', 'p', 'o', '{}', 0, 1, '{}', "
+        "'{}', 0)\")\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(db)])
+    assert r.returncode == -signal.SIGKILL
+    store = Store(db)
+    assert len(store) == 0 and "x" not in store
+    store.close()
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--problems", "mnist"], "Unknown problem 'mnist'. Valid choices: quadratic-k100"),
+    (["--optimizers", "Adamw"], "Unknown optimizer 'Adamw'. Valid choices: GD, SGD"),
+    (["--optimizers", ","], "No optimizers given (empty list). Valid choices: GD"),
+    (["--ruleset", "grid"], "Unknown ruleset 'grid'. Valid choices: defaults, lr-grid, random"),
+    (["--lr-grid", "1:0.1"], "Empty lr grid: need 0 < LOW <= HIGH"),
+    (["--per-decade", "0"], "Empty lr grid"),
+    (["--seeds", "0"], "seeds must be at least 1"),
+])
+def test_bad_arguments_list_the_valid_choices(args, match, tmp_path, capsys):
+    assert main(["bench", "--out", str(tmp_path), *args]) == 2
+    assert match in capsys.readouterr().err
+    assert not (tmp_path / "results.sqlite").exists()
+
+
+def test_cli_prints_the_summary_and_shows_progress(reference, capsys):
+    out, _, _ = reference
+    assert main(["bench", "--out", str(out), "--workers", "1", "--no-report", *TINY_ARGS]) == 0
+    cap = capsys.readouterr()
+    assert "Summary (lr-grid" in cap.out and "Published findings" in cap.out
+    assert "bench:" in cap.err  # the tqdm bar
