@@ -30,12 +30,13 @@ def plain_loop(surface, meta, steps, batches=None):
     theta = np.array(meta["start"])
     state = opt.init(theta)
     path, states = [theta.copy()], [{k: np.copy(v) for k, v in state.items()}]
-    for t in range(steps):
-        point = opt.lookahead(theta, state)
-        g = surface.grad(point) if batches is None else surface.grad(point, indices=batches[t])
-        opt.step(theta, g, state)
-        path.append(theta.copy())
-        states.append({k: np.copy(v) for k, v in state.items()})
+    with np.errstate(all="ignore"):  # diverging reference runs overflow
+        for t in range(steps):
+            point = opt.lookahead(theta, state)
+            g = surface.grad(point) if batches is None else surface.grad(point, indices=batches[t])
+            opt.step(theta, g, state)
+            path.append(theta.copy())
+            states.append({k: np.copy(v) for k, v in state.items()})
     return np.array(path), states
 
 
@@ -269,3 +270,31 @@ def test_batch_size_larger_than_the_data_is_refused():
 def test_zero_steps():
     r = lab.run("rosenbrock", "adam", steps=0)
     assert r.trajectories.shape == (1, 1, 2) and r.losses[0, 0] == pytest.approx(24.2)
+
+
+def test_chunks_and_threads_change_nothing(monkeypatch):
+    import descentlab.lab._runs as runs_module
+
+    # tiny chunks, threads for any size: groups split across chunks, a non-contiguous group,
+    # and diverging runs inside worker threads (whose NumPy error state is their own)
+    monkeypatch.setattr(runs_module, "_CHUNK", 5)
+    monkeypatch.setattr(runs_module, "_MIN_THREADED_WORK", 0)
+    old = optim.get_num_threads()
+    optim.set_num_threads(2)
+    try:
+        s = surfaces.get("rosenbrock")
+        specs = [("adam", {"lr": [0.01, 0.1, 10.0]}), ("gd", {"lr": [1e-4, 0.1]}),
+                 ("adam", {"lr": 0.05})]
+        r = lab.run(s, specs, STARTS, steps=30, record_state=True)
+    finally:
+        optim.set_num_threads(old)
+    assert len(r) == 18 and (r.diverged_at >= 0).any() and (r.diverged_at < 0).any()
+    for i in range(len(r)):
+        path, states = plain_loop(s, r.meta[i], 30)
+        k = r.diverged_at[i]
+        n = len(path) if k < 0 else k + 1
+        assert np.array_equal(r.trajectories[:n, i], path[:n], equal_nan=True), r.label(i)
+        if k >= 0:
+            outside = not (np.abs(path[k] - [0, 1]) <= [20, 20]).all()
+            assert outside or not np.isfinite(path[k]).all()
+            assert np.isnan(r.trajectories[k + 1:, i]).all()

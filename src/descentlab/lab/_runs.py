@@ -425,14 +425,33 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
     centre = np.array([(bx0 + bx1) / 2, (by0 + by1) / 2])
     limit = divergence_bound * np.array([(bx1 - bx0) / 2, (by1 - by0) / 2])
 
-    bar = _progress_bar(progress, R * steps)
-    with np.errstate(all="ignore"):
-        for ks in groups.values():
-            idx = np.flatnonzero(np.isin(block_of, ks))
+    # tasks: each group's runs in chunks of at most _CHUNK runs (see _CHUNK)
+    tasks = []
+    for ks in groups.values():
+        group = np.flatnonzero(np.isin(block_of, ks))
+        for a in range(0, len(group), _CHUNK):
+            idx = group[a:a + _CHUNK]
             sel = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
-            opt = _group_optimizer(blocks, ks, block_of[idx], grid_of[idx])
+            tasks.append((ks, idx, sel))
+
+    bar = _progress_bar(progress, R * steps)
+
+    def advance(task):
+        ks, idx, sel = task
+        opt = _group_optimizer(blocks, ks, block_of[idx], grid_of[idx])
+        with np.errstate(all="ignore"):  # per thread: NumPy's error state is thread-local
             diverged_at[sel] = _advance(surface, opt, traj, losses, sel, starts[start_of[idx]],
                                         steps, centre, limit, states, table, seed_of[idx], bar)
+
+    threads = min(optim.get_num_threads(), len(tasks))
+    if threads > 1 and R * steps >= _MIN_THREADED_WORK:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads, "descentlab-lab") as pool:
+            list(pool.map(advance, tasks))  # re-raises the first error, if any
+    else:
+        for task in tasks:
+            advance(task)
     if bar is not None:
         bar.close()
 
@@ -449,6 +468,17 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
                 "batch_size": batch_size, "divergence_bound": float(divergence_bound),
                 "record_state": bool(record_state)}
     return Runs(surface, traj, losses, meta, diverged_at, states, settings)
+
+
+#: Runs advanced together in one chunk. A step reads and writes each of ~15 arrays of the chunk's
+#: size about twice; 16,384 runs keep those arrays (256 KiB each) in the cache, where NumPy's
+#: passes are several times faster than over main memory, while each NumPy call still has enough
+#: elements to hide its ~1 microsecond of Python overhead. Chunks are independent (runs are), so
+#: they also spread over threads (``descentlab.optim.set_num_threads``; NumPy releases the GIL
+#: in its loops). Chunking never changes a result: the arithmetic is element-wise.
+_CHUNK = 16384
+#: Below this many run-steps a thread pool costs more than it saves.
+_MIN_THREADED_WORK = 1_000_000
 
 
 def _group_optimizer(blocks, ks, block_of, grid_of):
