@@ -341,6 +341,10 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
       A :class:`Runs`. Runs are ordered spec by spec; within a spec, grid point by grid point
       (the first hyperparameter varies slowest), then seed, then start.
 
+    All runs of one optimizer class (and keyword options) advance together, in chunks of
+    16,384 runs spread over ``descentlab.optim.get_num_threads()`` threads; the trajectories are
+    bit for bit those of one ``descentlab.optim`` loop per run.
+
     Example:
       >>> import numpy as np
       >>> from descentlab import lab

@@ -404,7 +404,7 @@ def lecture_lr() -> DataSurface:
       would converge, 0.74 per step).
 
     Being a data surface, the same problem also gives the lecture's SGD row (``batch_size``).
-    The start (0.5, -1.5) lies 1.5 from the minimum along w and 2.5 along b.
+    The start (about (0.47, -1.57)) lies 1.5 below the minimum along w and 2.5 along b.
     """
     rng = np.random.default_rng(2024)
     x = rng.normal(size=100)
