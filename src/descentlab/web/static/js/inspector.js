@@ -15,7 +15,7 @@
 import { postJSON } from "./api.js";
 
 const ARROW = { grad: "#1d2230", momentum: "#e8590c", moment: "#7048e8", step: "#868e96" };
-const MIN_PX = 64, MAX_PX = 240;
+const MIN_PX = 64, MAX_PX = 240, MAX_MAGNIFICATION = 1e4;
 const NICE = [1, 2, 5];
 
 function vec(a) {
@@ -25,17 +25,14 @@ function vec(a) {
 function magnification(maxPx) {
   if (!(maxPx > 0) || !Number.isFinite(maxPx)) return 1;
   if (maxPx >= MIN_PX && maxPx <= MAX_PX) return 1;
-  const want = maxPx < MIN_PX ? MIN_PX / maxPx : MAX_PX / maxPx;
+  const want = (maxPx < MIN_PX ? MIN_PX : MAX_PX) / maxPx;
+  // a 1-2-5 number: at least `want` when magnifying, at most `want` when shrinking
   const e = Math.floor(Math.log10(want));
-  if (maxPx < MIN_PX) {
-    for (let p = e; p <= e + 1; p++) {
-      for (const n of NICE) if (n * 10 ** p >= want) return Math.min(n * 10 ** p, 1e9);
-    }
-  }
-  for (let p = e; p >= e - 1; p--) {
-    for (const n of [...NICE].reverse()) if (n * 10 ** p <= want) return n * 10 ** p;
-  }
-  return want;
+  const candidates = [];
+  for (let p = e - 1; p <= e + 1; p++) for (const n of NICE) candidates.push(n * 10 ** p);
+  const k = maxPx < MIN_PX ? candidates.find((c) => c >= want)
+    : [...candidates].reverse().find((c) => c <= want);
+  return Math.min(k ?? want, MAX_MAGNIFICATION);
 }
 
 export class Inspector {

@@ -207,6 +207,9 @@ export class ContourPlot {
   draw(scene) {
     if (!this.grid) return;
     if (!this.background) this.renderBackground();
+    // where the plot is, for tests and tools: CSS pixels of the plot box and its world bounds
+    this.canvas.dataset.box = JSON.stringify(this.plotBox);
+    this.canvas.dataset.bounds = JSON.stringify(this.grid.bounds);
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.background, 0, 0);
