@@ -16,6 +16,7 @@ import sys
 
 _COMMAND_MODULES = (
     "descentlab.cli",
+    "descentlab.lab.cli",
     "descentlab.web.cli",
     "descentlab.benchmark.cli",
 )

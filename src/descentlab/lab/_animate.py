@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from descentlab.lab._figures_common import new_figure
+from descentlab.lab._figures_common import new_figure, umask
 
 __all__ = ["animate_runs", "animation_formats"]
 
@@ -125,6 +125,7 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
                     writer.grab_frame()
                     if bar is not None:
                         bar.update(1)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 -> the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -78,6 +78,13 @@ def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def umask() -> int:
+    """The process's file-creation mask (read without changing it for long)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save_figure(fig: Figure, path, *, dpi: int = 100) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) atomically: temp file, then rename."""
     path = Path(path)
@@ -86,6 +93,7 @@ def save_figure(fig: Figure, path, *, dpi: int = 100) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 -> the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -359,7 +359,7 @@ def plot_nesterov_step(surface=None, *, start=(-1.0, -1.0), lr: float = 0.003,
             raise AssertionError(f"{type(opt).__name__}: diagram {end} != step {p}")
     if axes is None:
         fig = new_figure(figsize=(11, 4.8))
-        axes = fig.subplots(1, 2, sharex=True, sharey=True)
+        axes = fig.subplots(1, 2)
     fig = axes[0].figure
     path = np.array(path)
     pts = np.vstack([path, m_end, n_end, look])
@@ -387,7 +387,7 @@ def plot_nesterov_step(surface=None, *, start=(-1.0, -1.0), lr: float = 0.003,
         _arrow(ax, theta, end, "black", "step", "actual step", lw=1.6, ls="--")
         loss[title] = float(surface.value(end))
         ax.set_title(f"{title}: J after = {fmt(loss[title])}")
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box")  # true angles between the vectors
         ax.legend(fontsize=7.5, loc="lower right")
     fig.suptitle(f"Momentum vs Nesterov from the same state (lr={lr:g}, gamma={gamma:g}, "
                  f"J before = {fmt(float(surface.value(theta)))})", fontsize=11)

@@ -1,0 +1,553 @@
+"""The lecture tour: one self-contained HTML report with every lecture figure and the lab's own.
+
+``tour(out)`` renders each figure from live computation, saves it as a PNG (and one GIF) next to
+``out/index.html`` and writes a caption under it that says what to look at and which numbers were
+measured: every number in a caption is read from the figure's ``fig.measured`` (computed while
+drawing), none is typed in. The report references its images relatively and loads nothing from the
+internet. The whole report is written into a temporary directory next to ``out`` and moved into
+place at the end, so ``out`` is never half-written.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from descentlab.lab._figures_common import fmt, save_figure, umask
+
+__all__ = ["tour", "TourSettings", "sections"]
+
+
+@dataclass(frozen=True)
+class TourSettings:
+    """Everything a tour depends on (printed by ``descentlab tour`` and saved with --save-config).
+
+    Args:
+      seed: seed of every stochastic part (minibatches, data sets). Default 0.
+      quick: smaller grids, fewer steps and frames (for tests and previews). Default False.
+      animation: also render the GIF. Default True.
+      dpi: resolution of the PNGs. Default 90.
+    """
+
+    seed: int = 0
+    quick: bool = False
+    animation: bool = True
+    dpi: int = 90
+
+    def size(self, full, quick):
+        return quick if self.quick else full
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    where: str  # "Lecture figure 1" / "Lecture section 2" / "Beyond the lecture"
+    build: Callable[[TourSettings], object]
+    caption: Callable[[dict, TourSettings], tuple[str, str]]
+    kind: str = "png"
+
+
+# --------------------------------------------------------------------------- race settings
+RACE = [("gd", {"lr": 0.002}), ("momentum", {"lr": 0.001, "gamma": 0.9}),
+        ("nag", {"lr": 0.001, "gamma": 0.9}), ("adagrad", {"lr": 1.0}),
+        ("rmsprop", {"lr": 0.01}), ("adadelta", {"lr": 1.0}), ("adam", {"lr": 0.1}),
+        ("nadam", {"lr": 0.1})]
+ANIMATION = [("gd", {"lr": 0.01}), ("momentum", {"lr": 0.005, "gamma": 0.9}),
+             ("adam", {"lr": 0.1})]
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+# --------------------------------------------------------------------------- builders
+def _lr_row(s):
+    from descentlab.lab._figures_runs import plot_lr_row
+
+    return plot_lr_row(seed=s.seed)
+
+
+def _lr_row_caption(m, s):
+    def row(name):
+        return "; ".join(
+            f"lr {lr:g}: {d['verdict']} ("
+            + (f"diverged at step {d['diverged_at']}" if d["diverged_at"] >= 0 else
+               f"J-f* {fmt(d['loss_gap'], 2)}, zig-zag {d['oscillation']:.2f}") + ")"
+            for lr, d in m[name].items())
+
+    look = ("Top row: full-batch GD on the lecture_lr problem (a line fit whose loss has "
+            "curvature 16 along the slope and 2 along the intercept) at the lecture's three "
+            "learning rates. 0.01 crawls, 0.03 arrives, 0.13 is beyond 2/16 = 0.125 and every "
+            "step overshoots the minimum further. Bottom row: the same with minibatch SGD "
+            f"(batch {m['batch_size']}, seed {m['seed']}): the same three regimes, with the "
+            "noisy path of sample gradients. The verdicts are decided by a rule on the measured "
+            "metrics (diverged or zig-zag > 0.5: overshooting; settled within tol "
+            f"{fmt(m['tol'])}: about right; else too slow).")
+    meas = f"GD: {row('gd')}. SGD: {row('sgd')}. {m['steps']} steps each."
+    return look, meas
+
+
+def _cloud(s):
+    from descentlab.lab._figures_runs import plot_minibatch_cloud
+
+    return plot_minibatch_cloud(seed=s.seed)
+
+
+def _cloud_caption(m, s):
+    look = ("GD follows the full gradient; SGD follows one minibatch gradient per step. The "
+            "orange dots are where the next SGD step could land, one per minibatch: a cloud "
+            "around the full-batch step (black arrow). Far from the minimum the cloud points "
+            "the right way; near it the noise is as large as the gradient itself, which is why "
+            "SGD's loss stops falling smoothly.")
+    meas = "; ".join(f"at step {c['step']}: |g| = {fmt(c['grad_norm'], 3)}, mean distance of a "
+                     f"minibatch gradient from g = {fmt(c['noise'], 3)}, mean cosine "
+                     f"{c['mean_cos']:.2f}" for c in m["clouds"])
+    meas += (f". Final J-f*: GD {fmt(m['gd']['loss_gap'], 2)}, SGD "
+             f"{fmt(m['sgd']['loss_gap'], 2)} (lr {m['lr']:g}, batch {m['batch_size']}).")
+    return look, meas
+
+
+def _ravine(s):
+    from descentlab.lab._figures_runs import plot_ravine
+
+    return plot_ravine()
+
+
+def _ravine_caption(m, s):
+    look = ("Same learning rate (0.19, just under SGD's limit 2/10) for both. SGD bounces across "
+            "the steep y axis while crawling along the flat x axis; Momentum's velocity averages "
+            "the alternating y-gradients away and builds up speed along x. (On this analytic "
+            "surface SGD's gradient is exact: the zig-zag is the step size, not noise.)")
+    meas = "; ".join(_metric_phrase(r) for r in m["metrics"]) + _tol(m)
+    return look, meas
+
+
+def _tol(m) -> str:
+    return f" (tol: J - f* <= {fmt(m['tol'])})."
+
+
+def _metric_phrase(r) -> str:
+    hp = ", ".join(f"{k}={r[k]:g}" for k in ("lr", "gamma") if k in r)
+    name = f"{r['optimizer']}({hp})"
+    if r["diverged_at"] >= 0:
+        return f"{name}: diverged at step {r['diverged_at']}"
+    tol = (f"within tol after {r['steps_to_tol']} steps" if r["steps_to_tol"] >= 0
+           else "never within tol")
+    return (f"{name}: J-f* {fmt(r['loss_gap'], 2)}, {tol}, zig-zag index "
+            f"{r['oscillation']:.2f}, path length {fmt(r['path_length'], 3)}")
+
+
+def _nesterov(s):
+    from descentlab.lab._figures_lecture import plot_nesterov_step
+
+    return plot_nesterov_step()
+
+
+def _nesterov_caption(m, s):
+    look = ("From the same point and the same velocity v (after a few Momentum steps on "
+            "Himmelblau), Momentum adds the gradient step taken at theta, NAG the one taken at "
+            "the look-ahead point theta - gamma v. Both end points are the optimizers' own "
+            "steps (the diagram is checked against Momentum.step and NAG.step).")
+    meas = (f"lr {m['lr']:g}, gamma {m['gamma']:g}; theta = ({fmt(m['theta'][0])}, "
+            f"{fmt(m['theta'][1])}), look-ahead = ({fmt(m['lookahead'][0])}, "
+            f"{fmt(m['lookahead'][1])}); J before {fmt(m['loss_before'])}, after the Momentum "
+            f"step {fmt(m['loss_momentum'])}, after the Nesterov step "
+            f"{fmt(m['loss_nesterov'])}.")
+    return look, meas
+
+
+def _tree(s):
+    from descentlab.lab._figures_lecture import plot_family_tree
+
+    return plot_family_tree()
+
+
+def _tree_caption(m, s):
+    look = ("Drawn from descentlab.optim.family_tree(): every arrow is a parent listed in an "
+            "optimizer's own metadata. Left: the direction branch (Momentum, NAG); right: the "
+            "step-size branch (Adagrad, RMSProp, AdaDelta); they merge in Adam and Nadam.")
+    meas = (f"{len(m['nodes'])} optimizers, {len(m['edges'])} edges: "
+            + ", ".join(f"{a} -> {b}" for a, b in m["edges"]) + ".")
+    return look, meas
+
+
+def _loss_curves(s):
+    from descentlab.lab._figures_lecture import plot_loss_curves
+
+    return plot_loss_curves()
+
+
+def _loss_curves_caption(m, s):
+    look = ("Left: the five regression losses of the reading list against the residual. "
+            "Right: their gradients from loss.grad. MAE's gradient has magnitude 1 however close "
+            "to the minimum (hard to converge); MSE's grows with the residual (fast far away, "
+            "but an outlier pulls hard); Huber and log-cosh are quadratic near 0 and linear far "
+            "away; the quantile loss is tilted.")
+    g = m["grad_at"]
+    meas = ("|gradient| at residual 0.1 / 3: " + "; ".join(
+        f"{k} {fmt(abs(a), 2)} / {fmt(abs(b), 2)}" for k, (a, b) in g.items())
+        + f". The lecture's example (truth 500, prediction 350): MAE "
+        f"{fmt(m['lecture_example']['MAE'])}, MSE {fmt(m['lecture_example']['MSE'])}.")
+    return look, meas
+
+
+def _outliers(s):
+    from descentlab.lab._figures_lecture import plot_outlier_fit
+
+    return plot_outlier_fit(seed=s.seed, steps=s.size(3000, 1500))
+
+
+def _outliers_caption(m, s):
+    look = ("A line fit to data with four outliers far below the line, under MAE, MSE and "
+            "Huber, each fitted by running descentlab's Adam on the loss's own gradient. "
+            "MSE's line is dragged toward the outliers; MAE and Huber stay with the data.")
+    sl = m["slopes"]
+    meas = ("Fitted slopes (true " + fmt(m["true_slope"]) + "): "
+            + ", ".join(f"{k} {fmt(v)}" for k, v in sl.items())
+            + f". The MSE fit matches the closed-form least-squares slope "
+            f"{fmt(m['lstsq_slope'])}. Share of the loss at the true line due to the 4 "
+            "outliers: " + ", ".join(f"{k} {_pct(v)}" for k, v in m["outlier_share"].items())
+            + f". ({m['fit_settings']['optimizer']} lr {m['fit_settings']['lr']:g}, "
+            f"{m['fit_settings']['steps']} steps.)")
+    return look, meas
+
+
+def _cross_entropy(s):
+    from descentlab.lab._figures_lecture import plot_cross_entropy
+
+    return plot_cross_entropy()
+
+
+def _cross_entropy_caption(m, s):
+    look = ("The slide's worked example with label L = [0, 1]: prediction [0, 1] costs 0 "
+            "(0 * inf is taken as 0), prediction [1, 0] costs inf. The cost column is "
+            "descentlab.losses.cross_entropy itself; from logits the same confident mistake "
+            "costs a large but finite amount. Right: -log q as the probability of the true "
+            "class falls.")
+    meas = ("cross_entropy([0,1], [0,1]) = " + fmt(m["costs"]["[0, 1]"])
+            + ", cross_entropy([0,1], [1,0]) = " + fmt(m["costs"]["[1, 0]"])
+            + "; from logits (+-30): " + fmt(m["logit_costs"]["[0, 1]"]) + " and "
+            + fmt(m["logit_costs"]["[1, 0]"]) + ".")
+    return look, meas
+
+
+def _kl(s):
+    from descentlab.lab._figures_lecture import plot_kl_divergence
+
+    return plot_kl_divergence()
+
+
+def _kl_caption(m, s):
+    look = ("KL(p || q) is the cross-entropy H(p, q) minus the entropy H(p): it is never "
+            "negative and is 0 exactly where q = p. The dotted curve, KL(q || p), shows that "
+            "the divergence is not symmetric.")
+    meas = (f"H(p) = {fmt(m['entropy'])}; minimum KL {fmt(m['min_kl'], 2)} at q = "
+            f"{fmt(m['argmin_q'])}; largest |KL - (H(p,q) - H(p))| over the curve: "
+            f"{fmt(m['max_identity_error'], 2)}.")
+    return look, meas
+
+
+def _race(s):
+    from descentlab.lab._figures_runs import plot_race
+    from descentlab.lab._runs import run
+
+    runs = run("rosenbrock", RACE, steps=s.size(1000, 200))
+    return plot_race(runs, title=f"Eight optimizers on Rosenbrock from (-1.2, 1), "
+                     f"{runs.steps} steps")
+
+
+def _race_caption(m, s):
+    look = ("Eight of the lecture's optimizers race down Rosenbrock's curved valley from the "
+            "classic start (-1.2, 1). Each runs at the learning rate shown in its legend "
+            "entry (set by hand for this page, the same for every run of an optimizer; nothing "
+            "is tuned or clipped by the library). The legend and the table give the measured "
+            "metrics.")
+    meas = "; ".join(_metric_phrase(r) for r in m["metrics"]) + _tol(m)
+    return look, meas
+
+
+def _basins(s):
+    from descentlab.lab._figures_maps import plot_basins
+
+    return plot_basins(grid=s.size(60, 16), steps=s.size(200, 60))
+
+
+def _basins_caption(m, s):
+    look = ("Every start point of a grid over Himmelblau's function, coloured by the minimum "
+            "the run from it reaches (black: diverged, grey: ended elsewhere). Plain GD's basins "
+            "are the surface's own; momentum carries runs across ridges into other basins; "
+            "Adam's sign-like first steps redraw the borders.")
+    meas = (f"{m['grid']}x{m['grid']} starts, {m['steps']} steps. " + " ".join(
+        f"{k}: " + ", ".join(f"{n} {_pct(v)}" for n, v in f.items() if v > 0) + "."
+        for k, f in m["fractions"].items()))
+    return look, meas
+
+
+def _stability(s):
+    import numpy as np
+
+    from descentlab.lab._figures_maps import plot_stability_map
+
+    n = s.size(40, 10)
+    return plot_stability_map(lrs=np.geomspace(1e-3, 1.0, n), gammas=np.linspace(0, 0.98, n),
+                              steps=s.size(300, 120))
+
+
+def _stability_caption(m, s):
+    look = ("Momentum on the ravine over a grid of learning rates and momentum factors, "
+            "coloured by the steps needed to get within tol of the minimum (black: diverged, "
+            "grey: not within the budget). The white dashed line is heavy ball's theoretical "
+            "stability limit on a quadratic, lr = 2(1 + gamma)/L with L = 10 (Polyak 1964): the "
+            "black region starts right there. The red cross is Polyak's optimal setting.")
+    best = m.get("best", {})
+    meas = (f"{len(m['x_values'])}x{len(m['y_values'])} settings, {m['steps']} steps. Cells "
+            f"beyond the limit that diverged: {_pct(m.get('beyond_limit_diverged'))}; cells "
+            f"within it that diverged: {_pct(m.get('within_limit_diverged'))}.")
+    if best:
+        meas += (f" Fastest measured: {fmt(best['steps_to_tol'])} steps at lr "
+                 f"{fmt(best['lr'])}, gamma {fmt(best['gamma'])}")
+        if "theory_optimum" in m:
+            t = m["theory_optimum"]
+            meas += f" (theory optimum: lr {fmt(t['lr'])}, gamma {fmt(t['gamma'])})"
+        meas += "."
+    return look, meas
+
+
+def _inspect_momentum(s):
+    from descentlab.lab._figures_maps import plot_inspector
+
+    return plot_inspector("ravine", ("momentum", {"lr": 0.19, "gamma": 0.7}),
+                          steps=s.size(150, 60))
+
+
+def _inspect_adam(s):
+    from descentlab.lab._figures_maps import plot_inspector
+
+    return plot_inspector("ravine", ("adam", {"lr": 0.1}), steps=s.size(200, 60))
+
+
+def _inspect_caption(m, s):
+    look = ("The optimizer's internal state along its path: the buffers named by the "
+            "lecture's symbols, per axis; the effective per-axis step size (the learning rate "
+            "plain GD would need to make the same move: |d theta_i / g_i|), and the gradient "
+            "with J - f*. On the ravine the two axes have curvatures 0.1 (x) and 10 (y).")
+    ms = m["median_step_size"]
+    meas = (f"Median effective step size: x {fmt(ms[0])}, y {fmt(ms[1])} (ratio "
+            f"{fmt(ms[0] / ms[1] if ms[1] else float('nan'), 3)}). Final buffers: "
+            + "; ".join(f"{k} = ({fmt(v[0])}, {fmt(v[1])})" for k, v in m["buffers"].items())
+            + ". " + _metric_phrase(m["metrics"]) + ".")
+    return look, meas
+
+
+def _animation(s):
+    from descentlab.lab._runs import run
+
+    return run("himmelblau", ANIMATION, starts=[[-0.5, -0.5]], steps=s.size(120, 30))
+
+
+def _animation_caption(m, s):
+    look = ("GD, Momentum and Adam from (-0.5, -0.5) on Himmelblau, step by step (the GIF "
+            "loops): momentum's overshoot and spiral into the minimum, Adam's straight, "
+            "sign-driven start.")
+    meas = "; ".join(_metric_phrase(r) for r in m["metrics"]) + "."
+    return look, meas
+
+
+def sections() -> list[Section]:
+    """The tour's sections, in order: the lecture's figures, then the lab's own."""
+    return [
+        Section("lr_row", "Gradient descent and SGD at learning rates 0.01, 0.03, 0.13",
+                "Lecture figures 1 and 2", _lr_row, _lr_row_caption),
+        Section("minibatch_cloud", "GD vs minibatch SGD, with the cloud of minibatch gradients",
+                "Lecture figure 2, in detail", _cloud, _cloud_caption),
+        Section("ravine", "SGD vs Momentum in a ravine", "Lecture figure 3", _ravine,
+                _ravine_caption),
+        Section("nesterov", "Momentum step vs Nesterov look-ahead step", "Lecture figure 4",
+                _nesterov, _nesterov_caption),
+        Section("family_tree", "The optimizer family tree", "Lecture figure 5", _tree,
+                _tree_caption),
+        Section("loss_curves", "Regression losses and their gradients",
+                "Lecture figure 6 and section 2", _loss_curves, _loss_curves_caption),
+        Section("outliers", "What an outlier does to MAE, MSE and Huber", "Lecture figure 6",
+                _outliers, _outliers_caption),
+        Section("cross_entropy", "Cross-entropy: the slide's worked example",
+                "Lecture section 2", _cross_entropy, _cross_entropy_caption),
+        Section("kl_divergence", "KL divergence = cross-entropy - entropy", "Lecture section 2",
+                _kl, _kl_caption),
+        Section("race", "Eight optimizers on Rosenbrock, with metrics", "Beyond the lecture",
+                _race, _race_caption),
+        Section("basins", "Basin map: where each start point ends", "Beyond the lecture",
+                _basins, _basins_caption),
+        Section("stability", "Learning rate x momentum: steps to tolerance and the stability "
+                "limit", "Beyond the lecture", _stability, _stability_caption),
+        Section("inspect_momentum", "Inspector: Momentum's velocity", "Beyond the lecture",
+                _inspect_momentum, _inspect_caption),
+        Section("inspect_adam", "Inspector: Adam's moments and per-axis step size",
+                "Beyond the lecture", _inspect_adam, _inspect_caption),
+        Section("animation", "Animation: three optimizers on Himmelblau", "Beyond the lecture",
+                _animation, _animation_caption, kind="gif"),
+    ]
+
+
+# --------------------------------------------------------------------------- rendering
+_CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif;
+       max-width: 1180px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2em; } .sub { color: #555; margin-top: 0; }
+section { border-top: 1px solid #ddd; padding-top: 1em; margin-top: 2em; }
+.where { color: #777; font-size: 0.9em; text-transform: uppercase; letter-spacing: 0.05em; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.look { margin: 0.6em 0 0.3em; } .measured { background: #f6f8fa; padding: 0.5em 0.8em;
+       border-left: 3px solid #4e79a7; font-size: 0.95em; }
+table { border-collapse: collapse; font-size: 0.85em; margin-top: 0.6em; }
+td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
+th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+.toc { columns: 2; font-size: 0.95em; } footer { color: #777; font-size: 0.85em; margin: 3em 0; }
+"""
+
+
+def _metrics_table(rows) -> str:
+    cols = ["lr", "gamma", "final_loss", "loss_gap", "distance", "steps_to_tol", "path_length",
+            "oscillation", "diverged_at"]
+    head = "<tr><th>optimizer</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
+    body = []
+    for r in rows:
+        cells = [html.escape(str(r["optimizer"]))]
+        for c in cols:
+            v = r.get(c)
+            cells.append("" if v is None else html.escape(
+                str(v) if isinstance(v, int) and not isinstance(v, bool) else fmt(v, 4)))
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return "<table>" + head + "".join(body) + "</table>"
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished ``tmp`` directory to ``out``, replacing a previous tour there."""
+    if out.exists():
+        if not out.is_dir():
+            raise ValueError(f"tour: {out} exists and is not a directory.")
+        if any(out.iterdir()) and not (out / "index.html").exists():
+            raise ValueError(f"tour: {out} is a non-empty directory without an index.html; "
+                             "refusing to replace it. Choose an empty or new directory.")
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def tour(out, settings: TourSettings | None = None, *, progress: bool = False) -> dict:
+    """Render the tour into directory ``out``: ``out/index.html`` plus one image per section.
+
+    Args:
+      out: the report's directory (created; a previous tour there is replaced as a whole).
+      settings: a :class:`TourSettings`; default ``TourSettings()``.
+      progress: show a tqdm progress bar over the sections (on stderr). Default False.
+
+    Returns:
+      A summary: ``{"index": path, "seconds": total, "sections": [{key, title, file,
+      seconds}], "settings": {...}}``.
+    """
+    settings = settings or TourSettings()
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"tour: {out} exists and is not a directory.")
+    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").exists():
+        raise ValueError(f"tour: {out} is a non-empty directory without an index.html; "
+                         "refusing to replace it. Choose an empty or new directory.")
+    todo = [s for s in sections() if settings.animation or s.kind != "gif"]
+    t_start = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    done = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), unit="figure", desc="descentlab tour")
+    try:
+        for sec in todo:
+            t0 = time.perf_counter()
+            if bar is not None:
+                bar.set_postfix_str(sec.key)
+            if sec.kind == "gif":
+                from descentlab.lab._animate import animate_runs
+
+                runs = sec.build(settings)
+                file = f"{sec.key}.gif"
+                animate_runs(runs, tmp / file, frames=settings.size(50, 8), fps=12, dpi=72)
+                m = {"metrics": runs.metrics()}
+            else:
+                fig = sec.build(settings)
+                file = f"{sec.key}.png"
+                save_figure(fig, tmp / file, dpi=settings.dpi)
+                m = dict(getattr(fig, "measured", {}))
+            look, meas = sec.caption(m, settings)
+            done.append({"key": sec.key, "title": sec.title, "where": sec.where, "file": file,
+                         "look": look, "measured": meas, "metrics": m.get("metrics")
+                         if sec.key in ("race", "ravine") else None,
+                         "seconds": time.perf_counter() - t0})
+            if bar is not None:
+                bar.update(1)
+        total = time.perf_counter() - t_start
+        (tmp / "index.html").write_text(_html(done, settings, total), encoding="utf-8")
+        (tmp / "tour.json").write_text(json.dumps(
+            {"settings": asdict(settings), "seconds": total,
+             "sections": [{k: d[k] for k in ("key", "title", "file", "seconds", "measured")}
+                          for d in done]}, indent=2), encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp's 0700 -> the usual permissions
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return {"index": str(out / "index.html"), "seconds": total,
+            "sections": [{k: d[k] for k in ("key", "title", "file", "seconds")} for d in done],
+            "settings": asdict(settings)}
+
+
+def _html(done, settings: TourSettings, total: float) -> str:
+    from descentlab import __version__
+
+    esc = html.escape
+    toc = "".join(f'<li><a href="#{esc(d["key"])}">{esc(d["title"])}</a></li>' for d in done)
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>descentlab: the lecture tour</title>", f"<style>{_CSS}</style></head><body>",
+        "<h1>descentlab: the lecture tour</h1>",
+        f'<p class="sub">Every figure of the lecture "Loss functions, Optimizers", and the lab\'s '
+        f"own, computed live by descentlab {esc(__version__)}. Every number in a caption was "
+        f"measured while drawing. Rendered in {total:.1f} s on {os.cpu_count()} CPU cores "
+        f"(Python {esc(platform.python_version())}); settings: "
+        f"<code>{esc(json.dumps(asdict(settings)))}</code>.</p>",
+        f'<ol class="toc">{toc}</ol>',
+    ]
+    for d in done:
+        alt = esc(d["title"])
+        parts += [
+            f'<section id="{esc(d["key"])}">', f'<div class="where">{esc(d["where"])}</div>',
+            f"<h2>{esc(d['title'])}</h2>",
+            f'<img src="{esc(d["file"])}" alt="{alt}" loading="lazy">',
+            f'<p class="look"><b>What to look at.</b> {esc(d["look"])}</p>',
+            f'<p class="measured"><b>Measured.</b> {esc(d["measured"])}</p>',
+        ]
+        if d["metrics"]:
+            parts.append(_metrics_table(d["metrics"]))
+        parts.append(f'<p class="where">rendered in {d["seconds"]:.2f} s</p></section>')
+    parts += ["<footer>Generated by <code>descentlab tour</code>. Self-contained: the images "
+              "are the files next to this page; nothing is loaded from the network.</footer>",
+              "</body></html>"]
+    return "\n".join(parts)

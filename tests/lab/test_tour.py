@@ -1,0 +1,88 @@
+"""The tour: a self-contained report whose captions carry the measured numbers."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from descentlab.lab._figures_common import fmt
+from descentlab.lab._figures_lecture import outlier_data
+from descentlab.lab._tour import TourSettings, sections, tour
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tour") / "report"
+    summary = tour(out, TourSettings(quick=True, dpi=40))
+    return out, summary
+
+
+def test_index_references_existing_images_and_nothing_online(report):
+    out, summary = report
+    page = (out / "index.html").read_text(encoding="utf-8")
+    srcs = re.findall(r'<img src="([^"]+)"', page)
+    assert len(srcs) == len(sections()) == len(summary["sections"])
+    for src in srcs:
+        assert not src.startswith(("/", "http")) and (out / src).is_file()
+        assert (out / src).stat().st_size > 1000
+    assert not re.search(r"https?://", page)
+    assert "<script" not in page and "<link" not in page
+    assert any(s.endswith(".gif") for s in srcs)
+    # nothing but the report itself: no temp files, no leftovers next to it
+    assert sorted(p.name for p in out.iterdir()) == sorted(srcs + ["index.html", "tour.json"])
+    assert [p.name for p in out.parent.iterdir()] == ["report"]
+
+
+def test_every_section_has_a_caption_with_measured_numbers(report):
+    out, _ = report
+    page = (out / "index.html").read_text(encoding="utf-8")
+    data = json.loads((out / "tour.json").read_text(encoding="utf-8"))
+    assert data["settings"] == {"seed": 0, "quick": True, "animation": True, "dpi": 40}
+    for sec in data["sections"]:
+        assert re.search(r"\d", sec["measured"]), sec["key"]
+        assert html.escape(sec["measured"]) in page
+    assert page.count('class="look"') == page.count('class="measured"') == len(data["sections"])
+
+
+def test_captions_are_computed_not_typed(report):
+    out, _ = report
+    page = (out / "index.html").read_text(encoding="utf-8")
+    # the outlier caption's MSE slope is the least-squares slope of the same data, independently
+    x, y, _ = outlier_data(seed=0)
+    assert f"MSE {fmt(np.polyfit(x, y, 1)[0])}" in page
+    # the lecture's worked example
+    assert "cross_entropy([0,1], [0,1]) = 0, cross_entropy([0,1], [1,0]) = inf" in page
+    # the family tree caption lists the metadata's edges
+    assert "Adam -&gt; Nadam" in page and "NAG -&gt; Nadam" in page
+
+
+def test_rerun_replaces_the_tour_and_refuses_foreign_directories(report, tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="refusing to replace"):
+        tour(foreign, TourSettings(quick=True))
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # no temp dir left behind
+
+
+def test_tour_replaces_previous_report(tmp_path, monkeypatch):
+    from descentlab.lab import _tour
+
+    few = [s for s in sections() if s.key in ("family_tree", "animation")]
+    monkeypatch.setattr(_tour, "sections", lambda: few)  # two sections are enough here
+    out = tmp_path / "t"
+    out.mkdir()
+    (out / "index.html").write_text("old")
+    (out / "stale.png").write_bytes(b"x")
+    tour(out, TourSettings(quick=True, animation=False, dpi=30))
+    names = {p.name for p in out.iterdir()}
+    assert names == {"index.html", "tour.json", "family_tree.png"}
+    assert (out / "index.html").read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
+    assert Path(out / "family_tree.png").is_file()
