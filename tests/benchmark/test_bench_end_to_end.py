@@ -14,21 +14,8 @@ import pytest
 from descentlab.benchmark import SUMMARY_COLUMNS, Store, run_benchmark
 from descentlab.cli import main
 
-TINY = dict(problems="digits-softmax,quadratic-k100,diabetes-mae", optimizers="SGD,Momentum,Adam",
-            seeds=3, tune_seeds=1, quick=True, epochs=2, progress=False)
-TINY_ARGS = ["--problems", TINY["problems"], "--optimizers", TINY["optimizers"], "--seeds", "3",
-             "--tune-seeds", "1", "--quick", "--epochs", "2"]
 
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted run on two worker processes."""
-    out = tmp_path_factory.mktemp("reference")
-    A, stats = run_benchmark(out, workers=2, **TINY)
-    return out, A, stats
-
-
-def _trials(path):
+def trials(path):
     with sqlite3.connect(path) as db:
         return {row[0]: row[1] for row in db.execute("SELECT id, result FROM trials")}
 
@@ -54,7 +41,7 @@ def test_outputs_and_summary_columns(reference):
     for problem, (_, ruleset, optimizer) in A.targets.items():
         assert A.row(problem, ruleset, optimizer)["epochs_to_target"] is not None
     run = json.loads((out / "run.json").read_text())
-    assert run["trials_run"] == len(_trials(out / "results.sqlite")) > 0
+    assert run["trials_run"] == len(trials(out / "results.sqlite")) > 0
     assert 0 < run["utilisation"] <= 1.0 and run["trials_per_minute"] > 0
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "Published findings" in html
@@ -63,27 +50,30 @@ def test_outputs_and_summary_columns(reference):
     assert len(A.findings) == 4 and all(f["verdict"] for f in A.findings)
 
 
-def test_same_seed_same_numbers_in_this_process(reference, tmp_path):
+def test_same_seed_same_numbers_in_this_process(reference, tiny, tmp_path):
+    kw, _ = tiny
     out, _, _ = reference
-    run_benchmark(tmp_path, workers=1, report=False, **TINY)
+    run_benchmark(tmp_path, workers=1, report=False, **kw)
     assert (tmp_path / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
-    assert _trials(tmp_path / "results.sqlite") == _trials(out / "results.sqlite")
+    assert trials(tmp_path / "results.sqlite") == trials(out / "results.sqlite")
 
 
-def test_rerun_redoes_nothing(reference):
+def test_rerun_redoes_nothing(reference, tiny):
+    kw, _ = tiny
     out, _, _ = reference
-    before = _trials(out / "results.sqlite")
-    _, stats = run_benchmark(out, workers=1, report=False, **TINY)
+    before = trials(out / "results.sqlite")
+    _, stats = run_benchmark(out, workers=1, report=False, **kw)
     assert stats["trials_run"] == 0 and stats["in_store_at_start"] == len(before)
-    assert _trials(out / "results.sqlite") == before
+    assert trials(out / "results.sqlite") == before
 
 
-def test_resume_after_sigkill_gives_the_uninterrupted_numbers(reference, tmp_path):
+def test_resume_after_sigkill_gives_the_uninterrupted_numbers(reference, tiny, tmp_path):
+    kw, args = tiny
     out, _, _ = reference
-    total = len(_trials(out / "results.sqlite"))
+    total = len(trials(out / "results.sqlite"))
     db = tmp_path / "results.sqlite"
     cmd = [sys.executable, "-c", "from descentlab.cli import main; main()", "bench",
-           "--out", str(tmp_path), "--workers", "1", "--no-report", *TINY_ARGS]
+           "--out", str(tmp_path), "--workers", "1", "--no-report", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = 0
     deadline = time.time() + 60
@@ -100,11 +90,11 @@ def test_resume_after_sigkill_gives_the_uninterrupted_numbers(reference, tmp_pat
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    killed_at = len(_trials(db))
+    killed_at = len(trials(db))
     assert 0 < killed_at < total
-    run_benchmark(tmp_path, workers=1, report=False, **TINY)
+    run_benchmark(tmp_path, workers=1, report=False, **kw)
     assert (tmp_path / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
-    assert _trials(db) == _trials(out / "results.sqlite")
+    assert trials(db) == trials(out / "results.sqlite")
 
 
 def test_a_half_written_task_is_never_counted(tmp_path):
@@ -140,9 +130,10 @@ def test_bad_arguments_list_the_valid_choices(args, match, tmp_path, capsys):
     assert not (tmp_path / "results.sqlite").exists()
 
 
-def test_cli_prints_the_summary_and_shows_progress(reference, capsys):
+def test_cli_prints_the_summary_and_shows_progress(reference, tiny, capsys):
+    _, args = tiny
     out, _, _ = reference
-    assert main(["bench", "--out", str(out), "--workers", "1", "--no-report", *TINY_ARGS]) == 0
+    assert main(["bench", "--out", str(out), "--workers", "1", "--no-report", *args]) == 0
     cap = capsys.readouterr()
     assert "Summary (lr-grid" in cap.out and "Published findings" in cap.out
     assert "bench:" in cap.err  # the tqdm bar
