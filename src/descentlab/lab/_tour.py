@@ -345,6 +345,12 @@ def _inspect_caption(m, s):
             f"{fmt(ms[0] / ms[1] if ms[1] else float('nan'), 3)}). Final buffers: "
             + "; ".join(f"{k} = ({fmt(v[0])}, {fmt(v[1])})" for k, v in m["buffers"].items())
             + ". " + _metric_phrase(m["metrics"]) + ".")
+    r = m["metrics"]
+    if r["optimizer"] in ("Momentum", "NAG"):
+        meas += (f" Under a constant gradient momentum's step would approach lr / (1 - gamma) = "
+                 f"{fmt(r['lr'] / (1 - r['gamma']))} times it; where the gradient shrinks step "
+                 "by step, as along x here, the velocity remembers larger past gradients and "
+                 "the ratio is higher.")
     return look, meas
 
 

@@ -321,6 +321,19 @@ def _surface(settings: dict):
         if options:
             raise UsageError("--surface-option applies to catalog data surfaces, not to --expr.")
         return surfaces.from_expression(settings["expr"], **kw)
+    if options:
+        import inspect
+
+        name = str(settings["surface"]).lower()
+        if name not in ("linear_fit",):
+            raise UsageError(f"the surface {name!r} takes no --surface-option; only linear_fit "
+                             "does.")
+        valid = [p for p in inspect.signature(surfaces.linear_fit).parameters
+                 if p not in ("x", "y", "bounds", "loss_options")] + ["delta", "q"]
+        unknown = [k for k in options if k not in valid]
+        if unknown:
+            raise UsageError(f"unknown surface option {unknown[0]!r} for linear_fit. Valid "
+                             f"options: {', '.join(valid)} (delta for huber, q for quantile).")
     s = surfaces.get(settings["surface"], **options)
     if settings.get("bounds"):
         s.bounds = _bounds(settings["bounds"])
