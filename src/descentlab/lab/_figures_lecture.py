@@ -494,7 +494,8 @@ def plot_kl_divergence(*, p=(0.3, 0.7), ax=None, num: int = 399):
     ax.plot(s, KLr, color="C3", ls=":", label="KL(q || p) (reversed: not symmetric)")
     i = int(np.argmin(KL))
     ax.plot(s[i], KL[i], "o", color="C3")
-    ax.annotate(f"min KL {fmt(KL[i], 2)} at q = {fmt(s[i], 3)}", (s[i], KL[i]), xytext=(10, 30),
+    shown = fmt(KL[i], 2) if abs(KL[i]) > 1e-12 else f"0 (to rounding: {fmt(KL[i], 2)})"
+    ax.annotate(f"min KL {shown} at q = {fmt(s[i], 3)}", (s[i], KL[i]), xytext=(10, 30),
                 textcoords="offset points", arrowprops=dict(arrowstyle="->"))
     ax.set_ylim(-0.1, 3.0)
     ax.set(xlabel="q = probability the prediction gives to the second class",

@@ -250,7 +250,10 @@ def _kl_caption(m, s):
     look = ("KL(p || q) is the cross-entropy H(p, q) minus the entropy H(p): it is never "
             "negative and is 0 exactly where q = p. The dotted curve, KL(q || p), shows that "
             "the divergence is not symmetric.")
-    meas = (f"H(p) = {fmt(m['entropy'])}; minimum KL {fmt(m['min_kl'], 2)} at q = "
+    low = fmt(m["min_kl"], 2)
+    if abs(m["min_kl"]) <= 1e-12:
+        low = f"0 (to rounding: {low})"
+    meas = (f"H(p) = {fmt(m['entropy'])}; minimum KL {low} at q = "
             f"{fmt(m['argmin_q'])}; largest |KL - (H(p,q) - H(p))| over the curve: "
             f"{fmt(m['max_identity_error'], 2)}.")
     return look, meas
