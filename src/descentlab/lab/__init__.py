@@ -11,8 +11,28 @@ trajectories, losses, metadata, divergence steps, optional internal state and me
 ([0.1099, 0.0, nan], [-1, -1, 39])
 """
 
+import importlib
+
 from descentlab.lab._io import load
 from descentlab.lab._metrics import METRICS
 from descentlab.lab._runs import RunMeta, Runs, run
 
 __all__ = ["run", "Runs", "RunMeta", "load", "METRICS"]
+
+# The figures, animations and the tour need matplotlib: their public names (each module's
+# ``__all__``) are re-exported lazily, on first use, so that ``import descentlab.lab`` stays cheap.
+_LAZY_MODULES = ("_figures_runs", "_figures_maps", "_figures_lecture", "_animate", "_tour")
+
+
+def __getattr__(name: str):
+    if not name.startswith("_"):
+        for module_name in _LAZY_MODULES:
+            try:
+                module = importlib.import_module(f"{__name__}.{module_name}")
+            except ModuleNotFoundError as err:  # a part not installed (matplotlib missing ...)
+                if err.name and err.name.startswith(f"{__name__}."):
+                    continue
+                raise
+            if name in getattr(module, "__all__", ()):
+                return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
