@@ -97,6 +97,7 @@ MALICIOUS = [
     ("x // y", "the operator FloorDiv"),
     ("x % y", "the operator Mod"),
     ("~x", "the operator Invert"),
+    ("x^2", r"the operator BitXor \(write powers as x\*\*2\)"),
     ("{1: x}", "dicts"),
     ("(x, y)", "tuples"),
     ("1j * x", "not a real number"),

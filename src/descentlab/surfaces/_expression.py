@@ -85,7 +85,8 @@ class _Checker:
             return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
-                _refuse(self.text, f"the operator {type(node.op).__name__}")
+                hint = " (write powers as x**2)" if isinstance(node.op, ast.BitXor) else ""
+                _refuse(self.text, f"the operator {type(node.op).__name__}{hint}")
             # a chain of sums or products (a + b + c ...) is long, not deep: its left spine
             # does not count as nesting
             chain = (isinstance(node.left, ast.BinOp)
