@@ -256,3 +256,12 @@ def test_losses_used_by_figures_are_the_library_functions():
     fig = L.plot_loss_curves(num=11)
     r, J = fig.axes[0].get_lines()[2].get_data()
     assert np.allclose(J, losses.huber(np.zeros(11), r, reduction="none", delta=1.0))
+
+
+def test_public_names_reach_descentlab_lab():
+    from descentlab import lab
+    from descentlab.lab import _animate, _tour
+
+    assert lab.plot_race is R.plot_race and lab.plot_family_tree is L.plot_family_tree
+    assert lab.plot_stability_map is M.plot_stability_map
+    assert lab.animate_runs is _animate.animate_runs and lab.tour is _tour.tour

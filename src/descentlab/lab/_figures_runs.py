@@ -21,7 +21,7 @@ from descentlab.lab._figures_common import (
 )
 
 __all__ = ["plot_paths", "plot_loss_vs_step", "plot_race", "plot_lr_row", "plot_minibatch_cloud",
-           "plot_ravine", "verdict", "metrics_text"]
+           "plot_ravine"]
 
 
 def _run(surface, optimizers, starts=None, **kw):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from descentlab.lab._figures_common import fmt, save_figure, umask
 
-__all__ = ["tour", "TourSettings", "sections"]
+__all__ = ["tour", "TourSettings"]
 
 
 @dataclass(frozen=True)
