@@ -337,6 +337,22 @@ def test_malformed_bodies_get_422_not_500(client, raw):
     assert isinstance(r.json()["detail"], str)
 
 
+def test_huge_bodies_are_refused_before_parsing(client):
+    big = b'{"text": "' + b"x" * (LIMITS.max_body_bytes + 10) + b'"}'
+    r = client.post("/api/expression", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "bytes" in r.json()["detail"]
+
+    def chunks():  # no Content-Length: counted while receiving
+        yield b'{"text": "'
+        for _ in range(LIMITS.max_body_bytes // 1024 + 2):
+            yield b"x" * 1024
+        yield b'"}'
+
+    r = client.post("/api/expression", content=chunks(),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
 def test_unknown_paths_and_methods(client):
     assert client.get("/api/nothing").status_code == 404
     assert client.get("/api/run").status_code == 405

@@ -120,8 +120,11 @@ def render_gif(req: GifRequest) -> bytes:
         title.set_text(f"{surface.name}: step {t} / {traj.shape[0] - 1}   lowest loss {best}")
         fig.draw_artist(title)
         rgba = np.asarray(fig.canvas.buffer_rgba())
-        images.append(Image.fromarray(rgba[..., :3].copy()).convert(
-            "P", palette=Image.Palette.ADAPTIVE, colors=255))
+        images.append(Image.fromarray(rgba[..., :3].copy()))
+    # one palette for all frames, from the last one (every path drawn in full): adaptive
+    # quantization per frame costs ten times more and makes the colours flicker
+    palette = images[-1].convert("P", palette=Image.Palette.ADAPTIVE, colors=255)
+    images = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     out = io.BytesIO()
     duration = int(round(1000 / req.fps))
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], loop=0,

@@ -36,6 +36,7 @@ class Limits(BaseModel):
     max_expression_chars: int = 200
     max_batch_size: int = 100_000
     max_data_points: int = 2000
+    max_body_bytes: int = 256 * 1024  # a request body (JSON); a typical run request is < 1 KiB
 
 
 LIMITS = Limits()

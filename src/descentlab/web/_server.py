@@ -33,6 +33,55 @@ _CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; scrip
 _gif_slot = threading.BoundedSemaphore(1)  # one GIF rendering at a time (matplotlib is slow)
 
 
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413, before parsing them.
+
+    The request models cap list lengths, but only after the body is read and parsed; this caps the
+    bytes read: a declared ``Content-Length`` is checked first, and the body (chunked or not) is
+    read here, counting, then handed to the app in one piece.
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body, delivered = b"".join(chunks), False
+
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send):
+        await JSONResponse({"detail": f"request body over {self.max_bytes:,} bytes"},
+                           status_code=413)({"type": "http"}, None, send)
+
+
 def _readable(errors) -> str:
     parts = []
     for e in errors:
@@ -51,6 +100,7 @@ def build_app(*, trusted_hosts=None) -> FastAPI:
         docs_url=None,  # Swagger UI and ReDoc load their assets from a CDN; the page stays offline
         redoc_url=None,
     )
+    app.add_middleware(BodyLimit, max_bytes=m.LIMITS.max_body_bytes)
     if trusted_hosts:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 

@@ -85,12 +85,14 @@ function debounce(fn, ms) {
   return wrapped;
 }
 
+// kind: "error" (cleared by the next successful run), "info", or "notice" (stays until replaced)
 function showMessage(text, kind = "error") {
   const box = $("message");
-  if (!text) { box.hidden = true; box.textContent = ""; return; }
+  if (!text) { box.hidden = true; box.textContent = ""; box.dataset.kind = ""; return; }
+  box.dataset.kind = kind;
   box.hidden = false;
   box.textContent = text;
-  box.className = kind === "info" ? "message info" : "message";
+  box.className = kind === "error" ? "message" : "message info";
 }
 
 function setBusy(busy) {
@@ -157,6 +159,7 @@ function runRequest() {
     seed: s.seed,
     batch_size: isDataSurface() && s.batchSize ? s.batchSize : null,
     record_state: true,
+    tolerance: s.tolerance,
   };
 }
 
@@ -194,7 +197,7 @@ async function runNow() {
     if (app.s.t > steps || app.followEnd) app.s.t = steps;
     if (app.s.selected >= result.runs.length) app.s.selected = 0;
     app.cloud = null;
-    showMessage(null);
+    if ($("message").dataset.kind === "error") showMessage(null);
     publishResults();
     buildMetrics();
     syncPlayer();
@@ -774,7 +777,7 @@ async function exportServer(kind) {
   showMessage(kind === "gif" ? "Rendering the GIF on the server…" : "Preparing the CSV…", "info");
   try {
     const body = kind === "gif"
-      ? { run: app.request, frames: Math.min(90, app.request.steps + 1), fps: 15, bounds: app.grid.bounds }
+      ? { run: app.request, frames: Math.min(60, app.request.steps + 1), fps: 15, bounds: app.grid.bounds }
       : app.request;
     const blob = await postBlob(`/api/export/${kind}`, body);
     download(blob, `${fileStem()}.${kind}`);
@@ -808,7 +811,7 @@ function defaultState() {
     starts: [first.start.slice()],
     optimizers: [opt("GD", { lr: 0.001 }), opt("Momentum", { lr: 0.001, gamma: 0.9 }),
       opt("Adam", { lr: 0.05 })].filter((o) => optimizerInfo(o.name)),
-    steps: 300, seed: 0, t: 300, selected: 0, view: null,
+    steps: 300, seed: 0, tolerance: 1e-3, t: 300, selected: 0, view: null,
   };
 }
 
@@ -816,6 +819,14 @@ function applyHash() {
   const base = defaultState();
   const parsed = decodeState(location.hash) || {};
   const s = { ...base, ...parsed };
+  const unknown = (parsed.optimizers || []).filter((o) => !optimizerInfo(o.name)).map((o) => o.name);
+  if (parsed.surface && parsed.surface.name !== undefined
+      && !app.catalog.surfaces.surfaces.some((x) => x.name === parsed.surface.name)) {
+    unknown.push(`surface ${parsed.surface.name}`);
+    s.surface = base.surface;
+    s.starts = parsed.starts || base.starts;
+  }
+  if (unknown.length) showMessage(`The link names what this version does not know: ${unknown.join(", ")}. Skipped.`, "notice");
   s.optimizers = (parsed.optimizers || base.optimizers)
     .filter((o) => optimizerInfo(o.name))
     .map((o) => {
@@ -830,6 +841,7 @@ function applyHash() {
   $("steps").value = String(s.steps);
   $("steps-range").value = String(Math.min(2000, s.steps));
   $("seed").value = String(s.seed);
+  $("tolerance").value = String(s.tolerance);
   syncSurfaceControls();
   buildStarts();
   buildOptimizers();
@@ -852,6 +864,14 @@ function buildRunControls() {
   };
   $("steps-range").addEventListener("input", (e) => { $("steps").value = e.target.value; setSteps(Number(e.target.value)); });
   $("steps").addEventListener("change", (e) => { setSteps(Number(e.target.value)); $("steps-range").value = e.target.value; });
+  $("tolerance").addEventListener("change", (e) => {
+    const v = Number(e.target.value);
+    const ok = e.target.value.trim() !== "" && Number.isFinite(v) && v > 0;
+    e.target.classList.toggle("invalid", !ok);
+    if (!ok) { showMessage(`tolerance must be a number > 0; got ${e.target.value || "nothing"}`); return; }
+    app.s.tolerance = v;
+    changed();
+  });
   $("seed").addEventListener("change", (e) => {
     const v = Math.round(Number(e.target.value));
     if (Number.isFinite(v) && v >= 0) { app.s.seed = v; changed(); }

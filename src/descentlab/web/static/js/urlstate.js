@@ -1,7 +1,8 @@
 // The whole view lives in the URL's hash, readable and editable by hand, e.g.
 //   #s=rosenbrock&p=-1.2,1&o=GD(lr=0.001);Adam(lr=0.05,beta1=0.9,beta2=0.999,eps=1e-8)&n=200&seed=0&t=50
 // keys: s surface name | f formula, loss, out (outliers), bs (minibatch size; absent = full batch), p start points
-// (x,y;x,y), o optimizers with every hyperparameter, n steps, seed, t current step, sel selected
+// (x,y;x,y), o optimizers with every hyperparameter, n steps, seed, tol tolerance of the
+// steps-to-tolerance metric (absent = 0.001), t current step, sel selected
 // run, v view window (xmin,xmax,ymin,ymax; absent = the surface's bounds).
 
 const KEEP = { "%2C": ",", "%3B": ";", "%3D": "=", "%3A": ":", "%2F": "/" };
@@ -29,6 +30,7 @@ export function encodeState(s) {
   });
   parts.push(`o=${enc(opts.join(";"))}`);
   parts.push(`n=${s.steps}`, `seed=${s.seed}`, `t=${s.t}`);
+  if (s.tolerance !== undefined && s.tolerance !== 1e-3) parts.push(`tol=${s.tolerance}`);
   if (s.selected) parts.push(`sel=${s.selected}`);
   if (s.view) parts.push(`v=${s.view.flat().join(",")}`);
   return parts.join("&");
@@ -77,6 +79,7 @@ export function decodeState(hash) {
   if (num(kv.n ?? "") !== null) out.steps = Math.round(num(kv.n));
   if (num(kv.seed ?? "") !== null) out.seed = Math.round(num(kv.seed));
   if (num(kv.t ?? "") !== null) out.t = Math.round(num(kv.t));
+  if (num(kv.tol ?? "") !== null && num(kv.tol) > 0) out.tolerance = num(kv.tol);
   if (num(kv.sel ?? "") !== null) out.selected = Math.round(num(kv.sel));
   if (kv.v) {
     const v = kv.v.split(",").map(num);
