@@ -34,11 +34,12 @@ def create_app(*, trusted_hosts=None):
         DNS-rebinding pages from driving a local server. Default None: any host (tests).
 
     Example:
-      >>> from fastapi.testclient import TestClient
       >>> from descentlab.web import create_app
-      >>> client = TestClient(create_app())
-      >>> client.get("/api/optimizers").json()[0]["name"]
-      'GD'
+      >>> app = create_app()
+      >>> app.openapi()["info"]["title"]
+      'descentlab playground'
+      >>> sorted(r.path for r in app.routes if r.path.startswith("/api/run"))
+      ['/api/run']
     """
     from descentlab.web._server import build_app
 

@@ -138,8 +138,9 @@ export class Inspector {
     row("loss", "J(θ)", loss);
     if (look && name === "NAG") row("look-ahead", "θ − γv", look);
     if (g) row(name === "NAG" ? "gradient there" : "gradient", "g", g);
-    for (const [sym, label] of [["v", name === "Adam" || name === "Nadam" ? "second moment" : "velocity"],
-      ["m", "first moment"], ["G", name === "Adagrad" ? "sum of g²" : "mean of g²"],
+    for (const [sym, label] of [["m", "first moment"],
+      ["v", name === "Adam" || name === "Nadam" ? "second moment" : "velocity"],
+      ["G", name === "Adagrad" ? "sum of g²" : "mean of g²"],
       ["s", "mean of Δθ²"]]) {
       const val = at(sym);
       if (val) row(label, sym, val);
