@@ -16,7 +16,7 @@ const COLORS = {
   RMSProp: "#9467bd", AdaDelta: "#8c564b", Adam: "#e377c2", Nadam: "#7f7f7f",
 };
 const EXTRA = ["#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"];
-const RUN_DEBOUNCE_MS = 120;
+const RUN_DEBOUNCE_MS = 25; // coalesces the events of one gesture; see pump()
 const GRID_RESOLUTION = 160;
 const CLOUD_COUNT = 96;
 
@@ -46,7 +46,6 @@ const app = {
   request: null, // the request that produced `result`
   cloud: null,
   playing: false,
-  seq: 0,
   gridSeq: 0,
   runCount: 0,
 };
@@ -180,16 +179,20 @@ async function loadGrid() {
   }
 }
 
-let runController = null;
-async function runNow() {
-  const seq = ++app.seq;
-  if (runController) runController.abort();
-  runController = new AbortController();
+// Runs recompute while a slider moves: at most one request is in flight; changes made meanwhile
+// mark the view dirty and are sent, coalesced, as soon as the answer arrives. So the picture
+// follows the slider at the server's pace and always ends on the latest settings. The page
+// reports data-state="ready" only when nothing is pending.
+let inFlight = false, dirty = false;
+
+async function pump() {
+  if (inFlight || !dirty) return;
+  dirty = false;
+  inFlight = true;
   const request = runRequest();
-  setBusy(true);
+  let failure = null;
   try {
-    const result = await postJSON("/api/run", request, { signal: runController.signal });
-    if (seq !== app.seq) return;
+    const result = await postJSON("/api/run", request);
     app.result = result;
     app.request = request;
     app.runCount += 1;
@@ -203,13 +206,24 @@ async function runNow() {
     syncPlayer();
     draw();
     updateUrl();
-    setBusy(false);
   } catch (err) {
-    if (err.name === "AbortError") return;
-    if (seq !== app.seq) return;
-    showMessage(err.message);
-    document.body.dataset.state = "error";
+    failure = err;
+  } finally {
+    inFlight = false;
   }
+  if (dirty) { pump(); return; }
+  if (failure) {
+    showMessage(failure.message);
+    document.body.dataset.state = "error";
+  } else {
+    setBusy(false);
+  }
+}
+
+function runNow() {
+  dirty = true;
+  setBusy(true);
+  pump();
 }
 const scheduleRun = debounce(runNow, RUN_DEBOUNCE_MS);
 
