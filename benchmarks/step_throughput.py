@@ -1,6 +1,7 @@
 """Time per optimizer step: descentlab on NumPy and in PyTorch against torch.optim and a plain copy.
 
-    python benchmarks/step_throughput.py [--sizes 1M 16M] [--repeats 15]
+    python benchmarks/step_throughput.py [--sizes 1M 16M] [--repeats 15] [--threads N]
+                                         [--accelerator numba|numpy]
 
 For Adam, RMSProp and Momentum on float32 parameters of each size it times, in one run:
 
@@ -12,7 +13,7 @@ For Adam, RMSProp and Momentum on float32 parameters of each size it times, in o
 * ``adapter``  descentlab.torch on that same model
 * ``copy``     ``np.copyto`` of the parameters' bytes: a memory-bandwidth reference
 
-and prints the median time per step with the ratios the issue sets goals for: numpy / foreach
+and prints the fastest time per step with the ratios the issue sets goals for: numpy / foreach
 (goal <= 1.0), numpy / fused (goal <= 2.0), adapter / default (goal <= 1.25). Nothing is hidden:
 the same hyperparameters (torch's forms of the lecture's) and the same gradients for all.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 
 import numpy as np
@@ -43,10 +43,12 @@ RULES = {
 
 
 def timed(fns: dict, repeats: int) -> dict[str, float]:
-    """Median seconds per call of each function, after warm-up calls (first touches, lazy state).
+    """Fastest seconds per call of each function, after warm-up calls (first touches, lazy state).
 
     The functions take turns, one call each per round, so that a burst of load from elsewhere on
-    the machine slows them all alike instead of one column.
+    the machine slows them all alike instead of one column; the minimum (as ``timeit`` advises) is
+    the run least disturbed by other processes, which on a shared 2-core machine hit the
+    multi-threaded (OpenMP) torch kernels hardest.
     """
     for fn in fns.values():
         for _ in range(3):
@@ -57,7 +59,7 @@ def timed(fns: dict, repeats: int) -> dict[str, float]:
             t0 = time.perf_counter()
             fn()
             times[key].append(time.perf_counter() - t0)
-    return {key: statistics.median(ts) for key, ts in times.items()}
+    return {key: min(ts) for key, ts in times.items()}
 
 
 def model_of(n: int) -> torch.nn.Module:
@@ -116,11 +118,20 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["1M", "16M"], choices=list(SIZES))
     parser.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for torch and for descentlab (default: each library's own)")
+    parser.add_argument("--accelerator", choices=["numba", "numpy"], default="numba",
+                        help="descentlab's NumPy path: numba kernels where installed, or NumPy")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+        optim.set_num_threads(args.threads)
+    optim.set_accelerator(args.accelerator)
 
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__}, "
-          f"descentlab threads {optim.get_num_threads()}, {os.cpu_count()} cores; float32, "
-          f"median of {args.repeats} steps, milliseconds per step; load average before the run "
+          f"descentlab threads {optim.get_num_threads()} ({optim.get_accelerator()}), "
+          f"{os.cpu_count()} cores; float32, "
+          f"fastest of {args.repeats} steps, milliseconds per step; load average before the run "
           f"{os.getloadavg()[0]:.2f} (other work on the machine skews torch's threads most)")
     cols = ["numpy", "foreach", "fused", "default", "adapter", "copy"]
     head = f"{'rule':9s}{'size':>5s} " + "".join(f"{c:>9s}" for c in cols)

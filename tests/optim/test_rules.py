@@ -137,6 +137,7 @@ def test_blocked_path_is_bit_for_bit_the_whole_array_path(case, threads, monkeyp
     monkeypatch.setattr(_base, "_BLOCK", 1000)
     monkeypatch.setattr(_base, "_MIN_PART", 3000)
     rng = np.random.default_rng(0)
+    monkeypatch.setattr(_base, "_accelerator", "numpy")
     theta0 = rng.standard_normal((70, 101)).astype(np.float32)  # 7070: 8 blocks, one partial
     whole = []
     for n in (0, threads):
@@ -151,7 +152,48 @@ def test_blocked_path_is_bit_for_bit_the_whole_array_path(case, threads, monkeyp
         np.testing.assert_array_equal(state_a[name], state_b[name])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_numba_kernels_are_bit_for_bit_the_numpy_path(case, dtype, monkeypatch):
+    """The optional accelerator (numba installed) repeats each rule's NumPy arithmetic exactly."""
+    pytest.importorskip("numba")
+    monkeypatch.setattr(_base, "_MIN_PART", 3000)
+    rng = np.random.default_rng(1)
+    theta0 = rng.standard_normal((3, 50, 67)).astype(dtype)  # 10050: 3 threads' parts
+
+    def noisy(theta):
+        return grad_fn(theta) * rng.uniform(0.5, 2.0, size=theta.shape).astype(dtype)
+
+    results = []
+    for accelerator, threads in (("numpy", 0), ("numba", 3)):
+        _base.set_accelerator(accelerator)
+        _base.set_num_threads(threads)
+        rng = np.random.default_rng(2)
+        try:
+            monkeypatch.setattr(_base, "_BLOCK", 1000 if threads else 1 << 17)
+            results.append(run(case.make(), theta0, 5, grad=noisy))
+        finally:
+            _base.set_accelerator("numba")
+            _base.set_num_threads(_base._num_threads_default)
+    assert optim.get_accelerator() == "numba"
+    (theta_a, state_a), (theta_b, state_b) = results
+    np.testing.assert_array_equal(theta_a, theta_b)
+    for name in case.buffers:
+        np.testing.assert_array_equal(state_a[name], state_b[name])
+
+
+def test_accelerator_switch():
+    with pytest.raises(ValueError, match=r"must be one of \['numba', 'numpy'\]. Got 'jax'"):
+        optim.set_accelerator("jax")
+    optim.set_accelerator("numpy")
+    try:
+        assert optim.get_accelerator() == "numpy"
+    finally:
+        optim.set_accelerator("numba")
+
+
 def test_blocked_path_is_taken_for_large_arrays(monkeypatch):
+    monkeypatch.setattr(_base, "_accelerator", "numpy")
     calls = []
     monkeypatch.setattr(optim.Adam, "_update_blocked",
                         lambda self, *a: calls.append(a[0].size))

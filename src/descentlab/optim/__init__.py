@@ -15,7 +15,9 @@ from descentlab.optim._base import (
     Family,
     Hyperparameter,
     Optimizer,
+    get_accelerator,
     get_num_threads,
+    set_accelerator,
     set_num_threads,
 )
 from descentlab.optim._sgd import GD, NAG, SGD, Momentum
@@ -23,7 +25,7 @@ from descentlab.optim._sgd import GD, NAG, SGD, Momentum
 __all__ = [
     "GD", "SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "AdaDelta", "Adam", "Nadam",
     "Optimizer", "Family", "Hyperparameter", "get", "names", "lookup", "family_tree",
-    "set_num_threads", "get_num_threads",
+    "set_num_threads", "get_num_threads", "set_accelerator", "get_accelerator",
 ]
 
 _REGISTRY: dict[str, type[Optimizer]] = {

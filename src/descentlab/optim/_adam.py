@@ -57,6 +57,11 @@ class Adam(Optimizer):
         xp.divide(m, w, out=w)
         theta -= xp.multiply(w, c(hp.lr / (1 - power(hp.beta1, t))), out=w)  # lr * mhat / (...)
 
+    def _kernel(self, state):
+        t = state["t"]
+        return "adam", (self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
+                        1 - power(self.beta2, t), self.eps, self.lr / (1 - power(self.beta1, t)))
+
 
 class Nadam(Optimizer):
     """Nadam: Adam whose first moment takes a Nesterov look-ahead.
@@ -149,3 +154,15 @@ class Nadam(Optimizer):
         w += xp.multiply(m, c(hp.beta1 / (1 - power(hp.beta1, t_m))), out=u)
         xp.divide(w, d, out=w)
         theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (sqrt(vhat) + eps) * (...)
+
+    def _kernel(self, state):
+        t = state["t"]
+        moments = (self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
+                   1 - power(self.beta2, t), self.eps)
+        if self.variant == "torch":
+            mu, mu_next, mu_product = self._mu(t), self._mu(t + 1), state["mu_product"]
+            return "nadam_torch", (*moments, self.lr * (1 - mu) / (1 - mu_product),
+                                   self.lr * mu_next / (1 - mu_product * mu_next))
+        t_m = t + 1 if self.variant == "optax" else t
+        return "nadam", (*moments, 1 - power(self.beta1, t),
+                         self.beta1 / (1 - power(self.beta1, t_m)), self.lr)

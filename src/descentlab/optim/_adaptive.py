@@ -61,6 +61,9 @@ class Adagrad(Optimizer):
         xp.divide(g, w, out=w)
         theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (...) * g
 
+    def _kernel(self, state):
+        return "adagrad", (self.eps, self.lr, self.variant == "lecture")
+
 
 class RMSProp(Optimizer):
     """RMSProp: Adagrad with a moving average of squared gradients, so steps never vanish.
@@ -107,6 +110,9 @@ class RMSProp(Optimizer):
         w += c(hp.eps)
         xp.divide(g, w, out=w)
         theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (sqrt(G) + eps) * g
+
+    def _kernel(self, state):
+        return "rmsprop", (self.gamma, 1 - self.gamma, self.eps, self.lr)
 
 
 class AdaDelta(Optimizer):
@@ -161,3 +167,6 @@ class AdaDelta(Optimizer):
         xp.multiply(delta, delta, out=w)
         s *= c(hp.gamma)
         s += xp.multiply(w, c(1 - hp.gamma), out=w)  # s = gamma * s + (1 - gamma) * delta^2
+
+    def _kernel(self, state):
+        return "adadelta", (self.gamma, 1 - self.gamma, self.eps, self.lr)

@@ -30,9 +30,10 @@ import numpy as np
 
 from descentlab._backend import as_like, describe, is_torch, namespace
 from descentlab._validation import Interval, check_in_range
+from descentlab.optim import _fused
 
 __all__ = ["Optimizer", "Family", "Hyperparameter", "Step", "NONNEGATIVE", "POSITIVE", "UNIT_OPEN",
-           "set_num_threads", "get_num_threads", "power"]
+           "set_num_threads", "get_num_threads", "set_accelerator", "get_accelerator", "power"]
 
 NONNEGATIVE = Interval(0.0, None)  # [0, inf)
 POSITIVE = Interval(0.0, None, low_closed=False)  # (0, inf)
@@ -159,7 +160,12 @@ class Optimizer:
             with torch.no_grad():
                 self._update(params, grad, state, hp, self._work(params))
         elif self._blockable(params, grad, state):
-            self._update_blocked(params, grad, state, hp)
+            plan = self._kernel(state) if _accelerator == "numba" else None
+            kernel = _fused.kernel(plan[0]) if plan and grad.dtype == params.dtype else None
+            if kernel is None:
+                self._update_blocked(params, grad, state, hp)
+            else:
+                self._update_fused(kernel, plan[1], params, grad, state)
         else:
             self._update(params, grad, state, hp, self._work(params))
 
@@ -167,6 +173,10 @@ class Optimizer:
         """The element-wise rule: ``theta``, ``g``, the buffers in ``state`` and the ``work``
         scratch arrays all have one shape (the whole params, or one block of them)."""
         raise NotImplementedError
+
+    def _kernel(self, state) -> tuple[str, tuple] | None:
+        """The fused kernel of this rule (see ``_fused``) and its float64 coefficients."""
+        return None
 
     def _extra_state(self) -> dict:
         """Scalar state entries besides ``t`` (Nadam's ``mu_product``)."""
@@ -210,6 +220,24 @@ class Optimizer:
         if n_parts == 1:
             run(0)
             return
+        futures = [_pool().submit(run, part) for part in range(1, n_parts)]
+        run(0)
+        for f in futures:
+            f.result()
+
+    def _update_fused(self, kernel, coefficients, params, grad, state) -> None:
+        theta, g = params.reshape(-1), grad.reshape(-1)
+        buffers = [state[name].reshape(-1) for name in self._buffers]
+        cast = params.dtype.type  # round each coefficient to the params' dtype, as NumPy does
+        args = [c if isinstance(c, bool) else cast(c) for c in coefficients]
+        n = theta.size
+        n_parts = max(1, min(_num_threads, n // _MIN_PART))
+        bounds = [n * i // n_parts for i in range(n_parts + 1)]
+
+        def run(part: int) -> None:
+            a, b = bounds[part], bounds[part + 1]
+            kernel(theta[a:b], g[a:b], *(buf[a:b] for buf in buffers), *args)
+
         futures = [_pool().submit(run, part) for part in range(1, n_parts)]
         run(0)
         for f in futures:
@@ -354,6 +382,28 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The current setting of :func:`set_num_threads`."""
     return _num_threads
+
+
+_ACCELERATORS = ("numba", "numpy")
+_accelerator = "numba"
+
+
+def set_accelerator(name: str) -> None:
+    """``"numba"`` (default; used only where numba is installed) or ``"numpy"``.
+
+    With numba, a large NumPy step runs as one compiled loop per rule that repeats the NumPy
+    path's arithmetic exactly (same results, bit for bit; see ``descentlab.optim._fused``).
+    """
+    global _accelerator
+    if name not in _ACCELERATORS:
+        raise ValueError(f"The 'name' parameter of set_accelerator must be one of "
+                         f"{list(_ACCELERATORS)}. Got {name!r} instead.")
+    _accelerator = name
+
+
+def get_accelerator() -> str:
+    """``"numba"`` when the fused kernels are in use (numba installed and not turned off)."""
+    return "numba" if _accelerator == "numba" and _fused.kernel("gd") is not None else "numpy"
 
 
 def _is_floating(x) -> bool:

@@ -44,6 +44,9 @@ class GD(Optimizer):
         xp, c = namespace(theta), hp.like
         theta -= xp.multiply(g, c(hp.lr), out=work[0])  # theta = theta - lr * g
 
+    def _kernel(self, state):
+        return "gd", (self.lr,)
+
 
 class SGD(GD):
     """Stochastic gradient descent: the GD rule, fed the gradient of a small sample.
@@ -120,6 +123,9 @@ class Momentum(Optimizer):
         v *= c(hp.gamma)
         v += xp.multiply(g, c(hp.lr), out=work[0])  # v = gamma * v + lr * g
         theta -= v  # theta = theta - v
+
+    def _kernel(self, state):
+        return "momentum", (self.gamma, self.lr)
 
 
 class NAG(Momentum):
