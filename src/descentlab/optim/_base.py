@@ -371,8 +371,9 @@ if hasattr(os, "register_at_fork"):
 def set_num_threads(n: int) -> None:
     """How many threads a NumPy step on a large array may use (default: the cores, at most 4).
 
-    ``0`` turns the blocked path off (each rule then runs as whole-array NumPy calls); ``1`` keeps
-    the cache-sized blocks but stays in the calling thread. The result is the same either way.
+    ``0`` turns the blocked path and the numba kernels off (each rule then runs as whole-array
+    NumPy calls); ``1`` keeps them but stays in the calling thread. The result is the same, bit for
+    bit, either way.
     """
     global _num_threads
     n = int(check_in_range(n, name="n", owner="set_num_threads", low=0.0))
