@@ -97,7 +97,8 @@ class Momentum(Optimizer):
 
     Framework: ``torch.optim.SGD(lr, momentum=gamma)`` keeps ``b_t = gamma b_{t-1} + g_t`` and steps
     ``lr * b_t``; with a constant lr its iterates are the lecture's, and ``v = lr * b``
-    (``descentlab.torch`` converts state both ways). optax.sgd(momentum=...) uses torch's form.
+    (``descentlab.torch.Momentum`` keeps the lecture's ``v`` in its state; with a changing lr the
+    two forms differ). optax.sgd(momentum=...) uses torch's form.
 
     Example:
       >>> import numpy as np
