@@ -219,3 +219,17 @@ def test_blocked_threads_work_in_a_forked_child(monkeypatch):
 def _step_in_child(theta):
     _base._BLOCK, _base._MIN_PART = 1000, 3000
     return run(optim.Adam(), theta, 2)[0]
+
+
+def test_float16_large_arrays_take_the_numpy_blocks(monkeypatch):
+    """numba kernels are float32/float64 only; float16 stays on NumPy, still bit-for-bit."""
+    monkeypatch.setattr(_base, "_BLOCK", 1000)
+    theta0 = np.linspace(-1, 1, 5000, dtype=np.float16)
+    blocked, _ = run(optim.Adam(lr=0.01), theta0, 3)
+    _base.set_num_threads(0)
+    try:
+        whole, _ = run(optim.Adam(lr=0.01), theta0, 3)
+    finally:
+        _base.set_num_threads(_base._num_threads_default)
+    assert blocked.dtype == np.float16
+    np.testing.assert_array_equal(blocked, whole)

@@ -161,7 +161,8 @@ class Optimizer:
                 self._update(params, grad, state, hp, self._work(params))
         elif self._blockable(params, grad, state):
             plan = self._kernel(state) if _accelerator == "numba" else None
-            kernel = _fused.kernel(plan[0]) if plan and grad.dtype == params.dtype else None
+            kernel = _fused.kernel(plan[0]) if (
+                plan and grad.dtype == params.dtype and params.dtype.char in "fd") else None
             if kernel is None:
                 self._update_blocked(params, grad, state, hp)
             else:
