@@ -16,7 +16,10 @@ Decisions:
   empty when never. The best method reaches its own target by construction.
 * lr-sensitivity width (lr-grid only): decades of lr around the best grid point whose mean
   validation metric is within 20% of the best (``_stats.lr_sensitivity_width``).
-* Performance profile (Dolan & More): cost = epochs to target, failure = target never reached.
+* Performance profiles (Dolan & More), two per ruleset: cost = epochs to target (failure: never
+  reached), and cost = mean final test metric (failure: +inf; an error is counted as at least
+  half a test example, so that a perfect score keeps a finite ratio). Only optimizers run on every
+  problem take part (the torch:* reference rows exist on torch problems only).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Analysis:
     curves: dict = field(default_factory=dict)  # (ruleset, problem, opt) -> (x, {name: array})
     tuning: dict = field(default_factory=dict)  # (ruleset, problem, opt) -> [(lr, val metric)]
     targets: dict = field(default_factory=dict)  # problem -> (target, ruleset, optimizer)
-    profiles: dict = field(default_factory=dict)  # ruleset -> (taus, {optimizer: rho})
+    profiles: dict = field(default_factory=dict)  # (cost, ruleset) -> (taus, {opt: rho})
     kappa: dict | None = None
     findings: list = field(default_factory=list)
     timing: list = field(default_factory=list)
@@ -95,20 +98,33 @@ def analyse(settings: Settings, store) -> Analysis:
             A.tuning[key] = [(c["lr"], metric) for c, metric, _, _ in p.tuning]
     _rows(A, settings, plans, finals)
     _targets(A, settings, finals)
-    for ruleset in settings.rulesets:
-        costs = {}
+    everywhere = [o for o in settings.optimizers
+                  if all(o in settings.optimizers_for(p) for p in settings.problems)]
+    for ruleset in settings.rulesets if everywhere else ():
+        speed, quality = {}, {}
         for problem in settings.problems:
-            costs[problem] = {
-                r["optimizer"]: (math.inf if r["epochs_to_target"] is None
-                                 else max(r["epochs_to_target"], 1))
-                for r in A.rows if r["problem"] == problem and r["ruleset"] == ruleset}
-        A.profiles[ruleset] = _stats.performance_profile(costs)
+            rows = [r for r in A.rows if r["problem"] == problem and r["ruleset"] == ruleset
+                    and r["optimizer"] in everywhere]
+            speed[problem] = {r["optimizer"]: (math.inf if r["epochs_to_target"] is None
+                                               else max(r["epochs_to_target"], 1))
+                              for r in rows}
+            floor = _metric_floor(problem)
+            quality[problem] = {r["optimizer"]: max(r["test_metric"], floor) for r in rows}
+        A.profiles[("epochs to target", ruleset)] = _stats.performance_profile(speed)
+        A.profiles[("test metric", ruleset)] = _stats.performance_profile(quality)
     if settings.kappa_study:
         A.kappa = _kappa(plans, store)
     A.timing = _timing(finals)
     A.findings = _findings(A)
     A.reading = _reading(A)
     return A
+
+
+def _metric_floor(problem: str) -> float:
+    """Smallest cost a profile uses: half a test example for an error (so that an error of 0
+    has a finite ratio), the smallest normal double otherwise."""
+    p = get_problem(problem)
+    return 0.5 / len(p.data.test.X) if p.metric == "error" else 2.2250738585072014e-308
 
 
 def _rows(A, settings, plans, finals):
@@ -347,13 +363,21 @@ def _reading(A: Analysis) -> list[str]:
                          f"metric by a median factor of {np.median(gains):.2g} relative to the "
                          f"defaults (over {len(gains)} problem x optimizer pairs; below 1 is "
                          "better).")
-    taus, rho = A.profiles[main]
+    if not A.profiles:
+        return lines
+    taus, rho = A.profiles[("epochs to target", main)]
     at1 = {o: float(r[0]) for o, r in rho.items()}
     lead = max(at1.values())
     lines.append(f"Performance profile ({main}, cost = epochs to target): fastest on the most "
                  f"problems: {', '.join(o for o, v in at1.items() if v == lead)} "
                  f"({lead:.0%} of problems); share of problems where the target is reached: "
                  + ", ".join(f"{o} {float(r[-1]):.0%}" for o, r in sorted(rho.items())) + ".")
+    taus, rho = A.profiles[("test metric", main)]
+    within = {o: float(r[np.searchsorted(taus, 2.0, side="right") - 1]) for o, r in rho.items()}
+    top = max(within.values())
+    lines.append(f"Performance profile ({main}, cost = test metric): within a factor 2 of the "
+                 f"best on the most problems: "
+                 f"{', '.join(o for o, v in within.items() if v == top)} ({top:.0%}).")
     return lines
 
 

@@ -148,6 +148,11 @@ def make_settings(*, problems=None, optimizers=None, rulesets=None, seeds=None, 
     all_opts = list(optim.names()) + (list(_optimizers.TORCH_REFERENCES) if refs else [])
     opts = [_optimizers.canonical(o, allow_references=refs)
             for o in _split_names(optimizers, "optimizers", all_opts)]
+    for p in probs:
+        if get_problem(p).backend == "numpy" and all(_optimizers.is_reference(o) for o in opts):
+            raise ValueError(f"Problem {p!r} is a NumPy problem and the torch:* reference rows "
+                             f"run on torch problems only; add one of "
+                             f"{', '.join(optim.names())}.")
     rules = []
     for r in _split_names(rulesets, "rulesets", ("defaults", "lr-grid")):
         if r.lower() not in RULESETS:

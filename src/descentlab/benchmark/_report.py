@@ -36,10 +36,21 @@ def _grid(n):
 
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows + 0.8), squeeze=False,
+                             layout="constrained")
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat[:n])
+
+
+def _legend(fig, axes) -> None:
+    """One legend for the figure, with every optimizer that appears in any panel."""
+    seen = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, h)
+    fig.legend(list(seen.values()), list(seen), loc="outside lower center",
+               ncol=min(9, len(seen)), fontsize=8)
 
 
 def _learning_curves(A: Analysis, ruleset: str) -> str:
@@ -65,7 +76,7 @@ def _learning_curves(A: Analysis, ruleset: str) -> str:
         ax.set_title(p, fontsize=10)
         ax.set_xlabel("step (= epoch, exact gradient)" if p.startswith("quadratic") else "epoch")
         ax.set_ylabel("train loss")
-    axes[0].legend(fontsize=7, ncol=2)
+    _legend(fig, axes)
     fig.suptitle(f"Learning curves ({ruleset}, final seeds): median, band = min..max; "
                  "curves of diverged runs stop", fontsize=11)
     return _png(fig)
@@ -102,7 +113,7 @@ def _lr_curves(A: Analysis) -> str | None:
         ax.set_title(p, fontsize=10)
         ax.set_xlabel("learning rate")
         ax.set_ylabel(f"validation {metric}")
-    axes[0].legend(fontsize=7, ncol=2)
+    _legend(fig, axes)
     fig.suptitle("lr sensitivity: mean final validation metric over the tuning seeds; "
                  "x = diverged or above 10 times the starting value", fontsize=11)
     return _png(fig)
@@ -111,11 +122,14 @@ def _lr_curves(A: Analysis) -> str | None:
 def _profiles(A: Analysis) -> str:
     import matplotlib.pyplot as plt
 
-    rulesets = list(A.profiles)
-    fig, axes = plt.subplots(1, len(rulesets), figsize=(5.5 * len(rulesets), 3.8), squeeze=False)
+    keys = list(A.profiles)
+    costs = list(dict.fromkeys(c for c, _ in keys))
+    rulesets = list(dict.fromkeys(r for _, r in keys))
+    fig, axes = plt.subplots(len(costs), len(rulesets), squeeze=False, layout="constrained",
+                             figsize=(5.5 * len(rulesets), 3.6 * len(costs) + 0.8))
     colors = _colors(A.settings.optimizers)
-    for ax, rs in zip(axes[0], rulesets, strict=True):
-        taus, rho = A.profiles[rs]
+    for ax, (cost, rs) in zip(axes.flat, [(c, r) for c in costs for r in rulesets], strict=True):
+        taus, rho = A.profiles[(cost, rs)]
         tmax = max(2.0, float(taus[-1]) * 1.1)
         for o, r in rho.items():
             xs = np.concatenate([taus, [tmax]])
@@ -123,10 +137,10 @@ def _profiles(A: Analysis) -> str:
             ax.step(xs, ys, where="post", label=o, color=colors.get(o), lw=1.3)
         ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("tau (epochs to target / fastest optimizer's)")
+        ax.set_xlabel(f"tau ({cost} / the best optimizer's)")
         ax.set_ylabel("fraction of problems")
-        ax.set_title(f"performance profile: {rs}", fontsize=10)
-    axes[0][0].legend(fontsize=7, ncol=2)
+        ax.set_title(f"performance profile: {cost}, {rs}", fontsize=10)
+    _legend(fig, list(axes.flat))
     return _png(fig)
 
 
@@ -148,9 +162,11 @@ def _heatmap(A: Analysis, ruleset: str) -> str:
         if not finite:
             continue
         lo, hi = min(finite), max(finite)
+        logs = lo > 0 and hi / lo > 100  # values over orders of magnitude: compare their logs
         for j, v in vals.items():
             if math.isfinite(v):
-                score[i, j] = 0.0 if hi == lo else (v - lo) / (hi - lo)
+                a, b, c = (np.log10([v, lo, hi]) if logs else (v, lo, hi))
+                score[i, j] = 0.0 if c == b else (a - b) / (c - b)
     fig, ax = plt.subplots(figsize=(1.0 * len(opts) + 2.5, 0.5 * len(probs) + 1.8))
     im = ax.imshow(score, cmap="viridis_r", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(opts)), opts, rotation=45, ha="right", fontsize=8)
@@ -161,7 +177,8 @@ def _heatmap(A: Analysis, ruleset: str) -> str:
                 dark = np.isnan(score[i, j]) or score[i, j] > 0.5
                 ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6.5,
                         color="white" if dark else "black")
-    fig.colorbar(im, ax=ax, label="0 = best, 1 = worst (per problem)")
+    fig.colorbar(im, ax=ax, label="0 = best, 1 = worst per problem (log scale where the values "
+                 "span over 100x)")
     ax.set_title(f"mean test metric ({ruleset}); * = best or tied (overlapping 95% intervals)",
                  fontsize=10)
     return _png(fig)
@@ -223,7 +240,8 @@ def write_report(A: Analysis, stats: dict, path) -> None:
     lr = _lr_curves(A)
     if lr:
         figs.append(("Learning-rate sensitivity", lr))
-    figs.append(("Performance profiles", _profiles(A)))
+    if A.profiles:
+        figs.append(("Performance profiles", _profiles(A)))
     for rs in s.rulesets:
         figs.append((f"Problem x optimizer heat map ({rs})", _heatmap(A, rs)))
     kp = _kappa_plot(A)

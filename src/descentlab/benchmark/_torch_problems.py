@@ -66,9 +66,9 @@ class TorchProblem:
 
 _FACTORIES = {
     "torch-mlp": lambda: TorchProblem(
-        "torch-mlp", "nn.Module MLP 64-32-10 (ReLU) on digits, cross-entropy", 30, 6),
+        "torch-mlp", "nn.Module MLP 64-32-10 (ReLU) on digits, cross-entropy", 30, 5),
     "torch-cnn": lambda: TorchProblem(
-        "torch-cnn", "nn.Module CNN conv8-conv16-linear on 8x8 digits, cross-entropy", 20, 4),
+        "torch-cnn", "nn.Module CNN conv8-conv16-linear on 8x8 digits, cross-entropy", 20, 3),
 }
 TORCH_PROBLEMS = tuple(_FACTORIES)
 
