@@ -225,10 +225,10 @@ def test_float16_large_arrays_take_the_numpy_blocks(monkeypatch):
     """numba kernels are float32/float64 only; float16 stays on NumPy, still bit-for-bit."""
     monkeypatch.setattr(_base, "_BLOCK", 1000)
     theta0 = np.linspace(-1, 1, 5000, dtype=np.float16)
-    blocked, _ = run(optim.Adam(lr=0.01), theta0, 3)
+    blocked, _ = run(optim.Adam(lr=0.01, eps=1e-3), theta0, 3)
     _base.set_num_threads(0)
     try:
-        whole, _ = run(optim.Adam(lr=0.01), theta0, 3)
+        whole, _ = run(optim.Adam(lr=0.01, eps=1e-3), theta0, 3)
     finally:
         _base.set_num_threads(_base._num_threads_default)
     assert blocked.dtype == np.float16
