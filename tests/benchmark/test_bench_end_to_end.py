@@ -140,3 +140,48 @@ def test_cli_prints_the_summary_and_shows_progress(reference, tiny, capsys):
     cap = capsys.readouterr()
     assert "Summary (lr-grid" in cap.out and "Published findings" in cap.out
     assert "bench:" in cap.err  # the tqdm bar
+
+
+def test_lr_grid_grows_until_the_best_lr_is_inside(reference):
+    out, A, _ = reference
+    s = A.settings
+    initial = 2 * s.per_decade + 1  # --quick: one decade either side of the default
+    grew = 0
+    for (ruleset, problem, optimizer), pts in A.tuning.items():
+        if ruleset != "lr-grid":
+            continue
+        lrs = sorted(lr for lr, _ in pts)
+        assert all(b / a == pytest.approx(10 ** (1 / s.per_decade), rel=0.02)
+                   for a, b in zip(lrs, lrs[1:], strict=False))
+        chosen = A.row(problem, ruleset, optimizer)["lr"]
+        extensions = (len(lrs) - initial) // s.per_decade
+        grew += extensions > 0
+        at_edge = chosen in (lrs[0], lrs[-1])
+        assert not at_edge or extensions == s.max_extensions
+    assert grew > 0  # e.g. SGD's default 0.01 is far below its best lr on these problems
+
+
+def test_random_ruleset_draws_every_hyperparameter_reproducibly(tmp_path):
+    from descentlab.benchmark._protocol import plan
+
+    kw = dict(problems="digits-softmax", optimizers="Adam,Momentum", rulesets="random", seeds=2,
+              tune_seeds=1, quick=True, epochs=1, workers=1, report=False, progress=False)
+    A, _ = run_benchmark(tmp_path / "a", **kw)
+    store = Store(tmp_path / "a" / "results.sqlite")
+    for optimizer in ("Adam", "Momentum"):
+        p = plan(A.settings, ("random", "digits-softmax", optimizer), store)
+        configs = [c for c, *_ in p.tuning]
+        assert len(configs) == A.settings.random_samples
+        assert p.chosen in configs
+        chosen = json.loads(A.row("digits-softmax", "random", optimizer)["hyperparameters"])
+        assert chosen == p.chosen
+        for c in configs:
+            momentum = c["beta1"] if optimizer == "Adam" else c["gamma"]
+            assert 1 - 10 ** -0.5 - 1e-3 <= momentum <= 1 - 10 ** -2.5 + 1e-3
+            if optimizer == "Adam":
+                assert 1e-10 <= c["eps"] <= 1e-4 and 0.9 - 1e-3 <= c["beta2"] < 1
+        assert len({c["lr"] for c in configs}) == len(configs)
+    store.close()
+    run_benchmark(tmp_path / "b", **kw)
+    assert (tmp_path / "a" / "summary.csv").read_bytes() == (tmp_path / "b" / "summary.csv"
+                                                             ).read_bytes()

@@ -274,9 +274,9 @@ def _random_configs(settings, problem, optimizer, base):
             if name == "lr":
                 c[name] = _round3(value * 10 ** rng.uniform(-2, 1))
             elif name in ("gamma", "beta1", "momentum", "rho", "alpha"):
-                c[name] = _round3(1 - 10 ** rng.uniform(-2.5, -0.5))
+                c[name] = 1.0 - _round3(10 ** rng.uniform(-2.5, -0.5))  # round 1 - x, not x
             elif name == "beta2":
-                c[name] = _round3(1 - 10 ** rng.uniform(-4, -1))
+                c[name] = 1.0 - _round3(10 ** rng.uniform(-4, -1))
             elif name == "eps":
                 c[name] = _round3(10 ** rng.uniform(-10, -4))
         configs.append(c)
