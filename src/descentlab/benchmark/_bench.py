@@ -39,6 +39,13 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     Returns ``(analysis, run_stats)``. Files: ``results.sqlite``, ``summary.csv``,
     ``timing.csv``, ``run.json`` (this invocation's throughput) and ``report.html``.
     """
+    import importlib.util
+
+    needed = ("sklearn", "tqdm", "threadpoolctl") + (("matplotlib",) if report else ())
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImportError(f"the benchmark needs {', '.join(missing)}: "
+                          "pip install 'descentlab[bench]'")
     if isinstance(epochs, int):
         names = make_settings(problems=problems, optimizers=optimizers, quick=quick).problems
         epochs = {p: epochs for p in names}

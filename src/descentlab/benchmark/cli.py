@@ -30,7 +30,7 @@ def _bench(args: argparse.Namespace) -> int:
             per_decade=args.per_decade, epochs=args.epochs, report=not args.no_report,
             progress=not args.no_progress,
         )
-    except ValueError as exc:
+    except (ValueError, ImportError) as exc:
         print(f"descentlab bench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
