@@ -1,6 +1,7 @@
 """One place that writes every validation message.
 
-Messages follow one format (after scikit-learn's): what was wrong, the allowed range, what was given.
+Messages follow one format (after scikit-learn's): what was wrong, the allowed range, what was
+given.
 
 >>> check_in_range(-1.0, name="lr", owner="Adam", low=0.0)
 Traceback (most recent call last):
@@ -10,7 +11,6 @@ ValueError: The 'lr' parameter of Adam must be a float in the range [0.0, inf). 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +37,10 @@ class Interval:
     def contains(self, x: np.ndarray) -> np.ndarray:
         """Element-wise membership; NaN is never inside."""
         ok = ~np.isnan(x)
+        if self.low is None:
+            ok &= x > -np.inf  # an open infinite end excludes the infinity itself
+        if self.high is None:
+            ok &= x < np.inf
         if self.low is not None:
             ok &= (x >= self.low) if self.low_closed else (x > self.low)
         if self.high is not None:
@@ -91,7 +95,8 @@ def check_in_range(
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"{where} must be a float in the range {interval} element-wise. "
-            f"Got {arr[idx].item()!r} at index {idx} ({int(bad.sum())} of {arr.size} elements invalid)."
+            f"Got {arr[idx].item()!r} at index {idx} "
+            f"({int(bad.sum())} of {arr.size} elements invalid)."
         )
     arr.setflags(write=False)
     return arr

@@ -3,8 +3,8 @@
 Built on argparse (standard library) so that the core keeps NumPy as its only dependency. Each part
 of the project registers its own subcommands from a module listed in ``_COMMAND_MODULES``; such a
 module must be cheap to import (heavy imports go inside the command's function) and define
-``register(subparsers)``, which adds parsers whose ``func`` takes the parsed arguments and returns an
-exit code.
+``register(subparsers)``, which adds parsers whose ``func`` takes the parsed arguments and
+returns an exit code.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def register(subparsers) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="descentlab",
-        description="The lecture's loss functions and optimizers: use them, see them, compare them.",
+        description="The lecture's loss functions and optimizers: "
+        "use them, see them, compare them.",
     )
     from descentlab import __version__
 
