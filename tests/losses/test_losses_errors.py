@@ -79,8 +79,8 @@ ERRORS = [
     ("entropy", (np.array(0.5),), {}, ValueError, r"entropy: p must have a non-empty class axis"),
     # hyperparameters
     ("huber", (A3, A3), {"delta": 0.0}, ValueError,
-     r"The 'delta' parameter of huber must be a float in the range \(0.0, inf\). Got 0.0 instead"),
-    ("huber", (A3, A3), {"delta": -1}, ValueError, r"'delta' .* \(0.0, inf\). Got -1 instead"),
+     r"The 'delta' parameter of huber must be a float in the range \(0.0, inf\]. Got 0.0 instead"),
+    ("huber", (A3, A3), {"delta": -1}, ValueError, r"'delta' .* \(0.0, inf\]. Got -1 instead"),
     ("huber", (A3, A3), {"delta": float("nan")}, ValueError, r"'delta' .* Got nan instead"),
     ("huber", (A3, A3), {"delta": np.array([1.0, 2.0])}, ValueError,
      r"'delta' parameter of huber has shape \(2,\), which does not broadcast to y_pred's shape "

@@ -143,7 +143,7 @@ def _huber_grad(y_true, y_pred, *, delta=1.0, reduction="mean"):
     check_reduction(reduction, "huber")
     X = regression_inputs(y_true, y_pred, "huber")
     delta = check_param(delta, name="delta", owner="huber", shape=X.y_pred.shape,
-                        low=0.0, low_closed=False)
+                        low=0.0, high=np.inf, low_closed=False)
     r = X.y_pred - X.y_true
     return _finish_grad(np.clip(r, -delta, delta).astype(r.dtype, copy=False), X, reduction,
                         "huber")
@@ -162,7 +162,7 @@ def huber(y_true, y_pred, *, delta=1.0, reduction="mean"):
     Args:
       y_true: targets y, any shape.
       y_pred: predictions yp, exactly y_true's shape (no broadcasting).
-      delta: where the quadratic turns linear, in (0, inf). Default 1.0 (torch's default). A
+      delta: where the quadratic turns linear, in (0, inf]. Default 1.0 (torch's default). A
         float, or an array that broadcasts to y_pred's shape without changing it.
       reduction: ``"mean"`` (default, over all elements), ``"sum"`` or ``"none"`` (element-wise).
 
@@ -181,7 +181,7 @@ def huber(y_true, y_pred, *, delta=1.0, reduction="mean"):
     check_reduction(reduction, "huber")
     X = regression_inputs(y_true, y_pred, "huber")
     delta = check_param(delta, name="delta", owner="huber", shape=X.y_pred.shape,
-                        low=0.0, low_closed=False)
+                        low=0.0, high=np.inf, low_closed=False)
     a = np.abs(X.y_true - X.y_pred)
     with quiet():  # delta = inf: the unused linear branch is -inf, harmlessly
         L = np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta))
