@@ -364,7 +364,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
                          f"name. Got {type(surface).__name__}.")
     steps = _check_int(steps, "steps", 0)
     divergence_bound = check_in_range(divergence_bound, name="divergence_bound",
-                                      owner="lab.run", low=1.0)
+                                      owner="lab.run", low=1.0, high=math.inf)
     if starts is None:
         starts = surface.start[None, :]
     starts = np.array(starts, dtype=np.float64)
