@@ -77,7 +77,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--quick", action="store_true",
-                   help="short budgets, 5 final seeds, 1 tuning seed (about 2 minutes on 2 cores)")
+                   help="short budgets, 5 final seeds, 1 tuning seed (about a minute on 2 cores)")
     p.add_argument("--problems", metavar="LIST", help="comma-separated problems (default: all)")
     p.add_argument("--optimizers", metavar="LIST",
                    help="comma-separated optimizers (default: all, plus torch:* reference rows "
