@@ -14,6 +14,8 @@ import importlib
 import inspect
 import sys
 
+from descentlab._extras import MissingExtraError
+
 _COMMAND_MODULES = (
     "descentlab.cli",
     "descentlab.lab.cli",
@@ -78,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MissingExtraError as err:
+        print(f"descentlab {args.command}: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

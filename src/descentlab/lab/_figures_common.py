@@ -14,8 +14,9 @@ import os
 import tempfile
 from pathlib import Path
 
-import matplotlib
+from descentlab._extras import require
 
+matplotlib = require("matplotlib", extra="plot", feature="the lab's figures")
 matplotlib.use("Agg", force=False)  # headless; harmless when a backend is already chosen
 
 from matplotlib.figure import Figure  # noqa: E402

@@ -278,8 +278,9 @@ def from_expression(text: str, *, bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=(),
         _refuse(text, f"not a valid formula ({err.msg})")
     _Checker(text).check(tree.body)
 
-    import sympy as sp
+    from descentlab._extras import require
 
+    sp = require("sympy", extra="lab", feature="formula surfaces (from_expression)")
     x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
     expr = _to_sympy(tree.body, sp, {"x": x, "y": y})
     gx, gy = sp.diff(expr, x), sp.diff(expr, y)

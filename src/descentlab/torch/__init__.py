@@ -22,7 +22,11 @@ state to that optimizer's ``step``), with the same keyword hyperparameters, defa
 
 from __future__ import annotations
 
-from descentlab.torch._adapter import (
+from descentlab._extras import require
+
+require("torch", extra="torch", feature="descentlab.torch's optimizers")
+
+from descentlab.torch._adapter import (  # noqa: E402
     GD,
     NAG,
     SGD,

@@ -17,8 +17,10 @@ def serve(args: argparse.Namespace) -> int:
     import threading
     import webbrowser
 
-    import uvicorn
+    from descentlab._extras import require
 
+    uvicorn = require("uvicorn", extra="web", feature="the playground")
+    require("fastapi", extra="web", feature="the playground")
     from descentlab.web import create_app
 
     trusted = None if args.any_host else sorted({*_LOCAL_NAMES, args.host})
