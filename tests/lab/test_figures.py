@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,7 +249,11 @@ def test_save_and_animate_atomically(tmp_path):
     if shutil.which("ffmpeg") is None:
         with pytest.raises(ValueError, match="ffmpeg"):
             animate_runs(runs, tmp_path / "a.mp4")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "r.png"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "r.png"]
+    else:  # .ci/run installs ffmpeg, so CI takes this branch
+        mp4 = animate_runs(runs, tmp_path / "a.mp4", frames=6, fps=5, dpi=40)
+        assert Path(mp4).read_bytes()[4:8] == b"ftyp"  # an ISO media file
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "a.mp4", "r.png"]
 
 
 def test_losses_used_by_figures_are_the_library_functions():
