@@ -204,6 +204,10 @@ def test_stability_map_line_matches_formula_and_measurement():
     div = (runs.diverged_at >= 0).reshape(len(lrs), len(gammas)).T
     assert np.array_equal(np.array(m["diverged"]), div)
     assert m["theory_optimum"]["lr"] == pytest.approx(4 / (np.sqrt(10) + np.sqrt(0.1)) ** 2)
+    # the legend explains the two flat colours with their measured shares
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"diverged ({100 * div.mean():.0f}% of cells)" in texts
+    assert any(t.startswith("never within tol (") for t in texts)
 
 
 def test_inspector_state_and_step_size():

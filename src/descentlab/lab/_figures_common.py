@@ -21,7 +21,7 @@ matplotlib.use("Agg", force=False)  # headless; harmless when a backend is alrea
 
 from matplotlib.figure import Figure  # noqa: E402
 
-__all__ = ["new_axes", "new_figure", "save_figure", "optimizer_color", "measured", "fmt",
+__all__ = ["new_axes", "new_figure", "save_figure", "optimizer_color", "measured", "fmt", "pct",
            "draw_contours", "run_label"]
 
 #: one colour per optimizer, stable across figures (tab10 order, lecture order)
@@ -77,6 +77,11 @@ def fmt(x: float, digits: int = 3) -> str:
     if x in (float("inf"), float("-inf")):
         return "inf" if x > 0 else "-inf"
     return f"{x:.{digits}g}"
+
+
+def pct(fraction: float | None) -> str:
+    """A fraction as a percentage on figures and captions: ``"19%"``, or ``"n/a"`` for None."""
+    return "n/a" if fraction is None else f"{100 * fraction:.0f}%"
 
 
 def umask() -> int:

@@ -13,6 +13,7 @@ from descentlab.lab._figures_common import (
     new_axes,
     new_figure,
     optimizer_color,
+    pct,
     run_label,
 )
 
@@ -286,7 +287,14 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
             out["limit_L"] = L
             out["beyond_limit_diverged"] = float(D[beyond].mean()) if beyond.any() else None
             out["within_limit_diverged"] = float(D[~beyond].mean()) if (~beyond).any() else None
-    ax.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
+    from matplotlib.patches import Patch
+
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Patch(facecolor="black",
+                      label=f"diverged ({pct(out['diverged_fraction'])} of cells)"),
+                Patch(facecolor="#d9d9d9", edgecolor="0.6",
+                      label=f"never within tol ({pct(out['never_fraction'])} of cells)")]
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", framealpha=0.85)
     measured(fig, **out)
     return fig
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from descentlab.lab._figures_common import fmt, save_figure, umask
+from descentlab.lab._figures_common import fmt, pct, save_figure, umask
 
 __all__ = ["tour", "TourSettings"]
 
@@ -65,8 +65,6 @@ ANIMATION = [("gd", {"lr": 0.01}), ("momentum", {"lr": 0.005, "gamma": 0.9}),
              ("adam", {"lr": 0.1})]
 
 
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
 
 
 # --------------------------------------------------------------------------- builders
@@ -215,7 +213,7 @@ def _outliers_caption(m, s):
             + ", ".join(f"{k} {fmt(v)}" for k, v in sl.items())
             + f". The MSE fit matches the closed-form least-squares slope "
             f"{fmt(m['lstsq_slope'])}. Share of the loss at the true line due to the 4 "
-            "outliers: " + ", ".join(f"{k} {_pct(v)}" for k, v in m["outlier_share"].items())
+            "outliers: " + ", ".join(f"{k} {pct(v)}" for k, v in m["outlier_share"].items())
             + f". ({m['fit_settings']['optimizer']} lr {m['fit_settings']['lr']:g}, "
             f"{m['fit_settings']['steps']} steps.)")
     return look, meas
@@ -290,7 +288,7 @@ def _basins_caption(m, s):
             "are the surface's own; momentum carries runs across ridges into other basins; "
             "Adam's sign-like first steps redraw the borders.")
     meas = (f"{m['grid']}x{m['grid']} starts, {m['steps']} steps. " + " ".join(
-        f"{k}: " + ", ".join(f"{n} {_pct(v)}" for n, v in f.items() if v > 0) + "."
+        f"{k}: " + ", ".join(f"{n} {pct(v)}" for n, v in f.items() if v > 0) + "."
         for k, f in m["fractions"].items()))
     return look, meas
 
@@ -313,8 +311,8 @@ def _stability_caption(m, s):
             "black region starts right there. The red cross is Polyak's optimal setting.")
     best = m.get("best", {})
     meas = (f"{len(m['x_values'])}x{len(m['y_values'])} settings, {m['steps']} steps. Cells "
-            f"beyond the limit that diverged: {_pct(m.get('beyond_limit_diverged'))}; cells "
-            f"within it that diverged: {_pct(m.get('within_limit_diverged'))}.")
+            f"beyond the limit that diverged: {pct(m.get('beyond_limit_diverged'))}; cells "
+            f"within it that diverged: {pct(m.get('within_limit_diverged'))}.")
     if best:
         meas += (f" Fastest measured: {fmt(best['steps_to_tol'])} steps at lr "
                  f"{fmt(best['lr'])}, gamma {fmt(best['gamma'])}")

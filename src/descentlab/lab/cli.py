@@ -460,7 +460,7 @@ def _sweep(settings: dict, args) -> int:
     surface = _surface(settings)
     if not _announce("sweep", settings, args):
         return 0
-    from descentlab.lab._figures_common import fmt, save_figure
+    from descentlab.lab._figures_common import fmt, pct, save_figure
     from descentlab.lab._figures_maps import plot_sweep
     from descentlab.lab._runs import run
 
@@ -480,14 +480,12 @@ def _sweep(settings: dict, args) -> int:
         print("best: " + ", ".join(f"{k}={fmt(v, 4)}" for k, v in m["best"].items()))
     if "limit_L" in m:
         print(f"stability limit drawn for L={fmt(m['limit_L'])}: beyond it "
-              f"{_pct(m['beyond_limit_diverged'])} of cells diverged, within it "
-              f"{_pct(m['within_limit_diverged'])}")
+              f"{pct(m['beyond_limit_diverged'])} of cells diverged, within it "
+              f"{pct(m['within_limit_diverged'])}")
     print(f"wrote {settings['out']}")
     return 0
 
 
-def _pct(v) -> str:
-    return "n/a" if v is None else f"{v:.0%}"
 
 
 @_guard("basins")
