@@ -287,6 +287,13 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
             out["limit_L"] = L
             out["beyond_limit_diverged"] = float(D[beyond].mean()) if beyond.any() else None
             out["within_limit_diverged"] = float(D[~beyond].mean()) if (~beyond).any() else None
+    measured(fig, **out)
+    _sweep_legend(ax, out)
+    return fig
+
+
+def _sweep_legend(ax, out: dict) -> None:
+    """The plotted markers and lines, plus what the two flat colours mean, with their shares."""
     from matplotlib.patches import Patch
 
     handles, _ = ax.get_legend_handles_labels()
@@ -295,8 +302,6 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
                 Patch(facecolor="#d9d9d9", edgecolor="0.6",
                       label=f"never within tol ({pct(out['never_fraction'])} of cells)")]
     ax.legend(handles=handles, fontsize=7.5, loc="upper left", framealpha=0.85)
-    measured(fig, **out)
-    return fig
 
 
 def plot_stability_map(surface="ravine", optimizer: str = "momentum", *, lrs=None, gammas=None,
@@ -342,7 +347,7 @@ def plot_stability_map(surface="ravine", optimizer: str = "momentum", *, lrs=Non
         ax0.plot(lr_opt, g_opt, "P", color="red", mec="white", ms=11, ls="none",
                  gid="theory-optimum",
                  label=f"theory optimum (Polyak): lr {fmt(lr_opt)}, gamma {fmt(g_opt)}")
-        ax0.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
+        _sweep_legend(ax0, fig.measured)
         measured(fig, theory_optimum={"lr": float(lr_opt), "gamma": float(g_opt)})
     measured(fig, steps=steps, tol=tol, optimizer=name)
     return fig
