@@ -127,7 +127,7 @@ def test_nadam_optax_variant_against_optax_formula_over_many_steps():
 
 
 def test_nadam_optax_variant_against_optax_itself():
-    """Runs only where optax is installed (it needs jax, ~600 MB: not part of CI)."""
+    """Against optax.nadam itself: the `parity` extra installs optax and jax (.ci/run does)."""
     optax = pytest.importorskip("optax")
     import jax
 
