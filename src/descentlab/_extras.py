@@ -5,7 +5,7 @@
 >>> require("no_such_module_xyz", extra="plot", feature="the figures")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-descentlab._extras.MissingExtraError: the figures need ... pip install 'descentlab[plot]'
+descentlab._extras.MissingExtraError: the figures: requires ... pip install 'descentlab[plot]'
 """
 
 from __future__ import annotations
@@ -27,6 +27,6 @@ def require(module: str, *, extra: str, feature: str):
         if err.name != module.split(".")[0]:
             raise  # the module exists but something inside it is broken: show the real error
         raise MissingExtraError(
-            f"{feature} need the package {module.split('.')[0]!r}, which is not installed: "
+            f"{feature}: requires the package {module.split('.')[0]!r}, which is not installed: "
             f"pip install 'descentlab[{extra}]'"
         ) from None

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from descentlab._extras import require
 from descentlab.lab._figures_common import new_figure, umask
 
 __all__ = ["animate_runs", "animation_formats"]
@@ -97,12 +98,12 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
     upto = np.concatenate([upto, np.full(max(1, int(fps)), steps)])  # hold the end
     moving = path_lines + loss_lines + heads + [counter]
     path.parent.mkdir(parents=True, exist_ok=True)
+    if progress:  # before anything is written
+        tqdm = require("tqdm.auto", extra="lab", feature="the animation's progress bar").tqdm
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
     os.close(fd)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(upto), unit="frame", desc=f"animating {path.name}")
 
     def update(s):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from descentlab._extras import require
 from descentlab.lab._figures_common import fmt, pct, save_figure, umask
 
 __all__ = ["tour", "TourSettings"]
@@ -475,12 +476,12 @@ def tour(out, settings: TourSettings | None = None, *, progress: bool = False) -
                          "refusing to replace it. Choose an empty or new directory.")
     todo = [s for s in sections() if settings.animation or s.kind != "gif"]
     t_start = time.perf_counter()
+    if progress:  # before anything is written
+        tqdm = require("tqdm.auto", extra="lab", feature="the tour's progress bar").tqdm
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     done = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(todo), unit="figure", desc="descentlab tour")
     try:
         for sec in todo:
