@@ -55,6 +55,8 @@ def test_commands_are_registered_and_help_is_complete(capsys):
     (["race", "--expr", "__import__('os').system('true')"], "Refused expression"),
     (["race", "--expr", "x**2", "--surface", "bowl"], "not both"),
     (["race", "--start", "1;2"], "a point is X,Y"),
+    (["race", "--bounds", "1,0,0,1"], "XMIN < XMAX and YMIN < YMAX"),
+    (["race", "--expr", "x/0"], "not a finite real function"),
 ])
 def test_bad_input_exits_2_listing_choices(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -111,6 +111,11 @@ MALICIOUS = [
     ("log(-1) + x", "cannot be evaluated"),
     ("sqrt(-4) * x", "cannot be evaluated"),
     ("1/0 + x", "cannot be evaluated"),
+    # constants that sympy only finds after folding: refused, never a TypeError or a NaN surface
+    ("x/0", r"simplifies to zoo\*x, which is not a finite real function"),
+    ("tan(pi/2)*x", "not a finite real function"),
+    ("0*x/0", "simplifies to nan"),
+    ("x**2*atan2(0,0)", "simplifies to nan"),
     ("(-8)**(1/3) + x", "not a finite real number"),
 ]
 

@@ -198,6 +198,8 @@ def _bounds(text):
     except ValueError:
         raise UsageError(f"bounds are XMIN,XMAX,YMIN,YMAX (four numbers), got {text!r}.") \
             from None
+    if not (x0 < x1 and y0 < y1):  # also refuses NaN
+        raise UsageError(f"bounds need XMIN < XMAX and YMIN < YMAX, got {text!r}.")
     return ((x0, x1), (y0, y1))
 
 

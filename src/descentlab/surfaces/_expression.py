@@ -284,6 +284,10 @@ def from_expression(text: str, *, bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=(),
     x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
     expr = _to_sympy(tree.body, sp, {"x": x, "y": y})
     gx, gy = sp.diff(expr, x), sp.diff(expr, y)
+    for part, what in ((expr, "the formula"), (gx, "dJ/dx"), (gy, "dJ/dy")):
+        # sympy folds x/0 to zoo*x, 0*x/0 to nan, tan(pi/2) to zoo: nothing finite to evaluate
+        if part.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity, sp.I):
+            _refuse(text, f"{what} simplifies to {part}, which is not a finite real function")
     value, dx, dy = _compile(expr, sp), _compile(gx, sp), _compile(gy, sp)
     surface = Surface(
         name or text.strip(), value, lambda X, Y, xp: (dx(X, Y, xp), dy(X, Y, xp)),
