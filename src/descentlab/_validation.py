@@ -78,15 +78,15 @@ def check_in_range(
             )
         return x
     try:
-        arr = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
-        arr = arr.astype(np.float64, casting="same_kind" if arr.dtype.kind == "f" else "unsafe")
+        raw = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
     except (TypeError, ValueError):
+        raw = np.asarray(None)
+    if raw.dtype.kind not in "fiu":  # strings ("0.1"), booleans, objects, complex numbers
         raise ValueError(
             f"{where} must be a float or an array of floats in the range {interval}. "
             f"Got {value!r} instead."
-        ) from None
-    if arr.dtype.kind not in "fiu" or np.asarray(value).dtype.kind == "b":
-        raise ValueError(f"{where} must be real-valued. Got dtype {np.asarray(value).dtype}.")
+        )
+    arr = raw.astype(np.float64)
     if arr.ndim == 0:
         return check_in_range(float(arr), name=name, owner=owner, low=low, high=high,
                               low_closed=low_closed, high_closed=high_closed)
