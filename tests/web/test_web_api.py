@@ -466,3 +466,23 @@ def test_json_never_carries_nan():
     assert to_json(np.array([[1.0, math.inf], [-math.inf, math.nan]])) == [[1.0, None],
                                                                            [None, None]]
     assert to_json(np.array([1, 2])) == [1, 2]
+
+
+@pytest.mark.parametrize(("hyperparameters", "words"), [
+    # the library's own words, element by element, for values of the right kind
+    ({"lr": math.nan}, "The 'lr' parameter of GD must be a float in the range [0.0, inf). "
+                       "Got nan instead."),
+    ({"lr": -1}, "The 'lr' parameter of GD must be a float in the range [0.0, inf). Got -1.0"),
+    ({"lr": "0.1"}, "The 'lr' parameter of GD must be a float or an array of floats"),
+    # one plain sentence, not pydantic's union listing, for values of the wrong kind
+    ({"lr": [0.1]}, "a hyperparameter value is a number, or a keyword of at most 32 characters"),
+    ({"lr": True}, "got bool"),
+])
+def test_hyperparameter_errors_read_like_the_library(client, hyperparameters, words):
+    body = {"surface": {"name": "bowl"}, "starts": [[0.0, 1.0]], "steps": 2,
+            "optimizers": [{"name": "gd", "hyperparameters": hyperparameters}]}
+    r = client.post("/api/run", content=json.dumps(body),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert words in r.json()["detail"]
+    assert "constrained-str" not in r.json()["detail"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 __all__ = [
     "LIMITS", "Limits", "SurfaceSpec", "OptimizerSpec", "RunRequest", "GridRequest",
@@ -44,6 +44,21 @@ LIMITS = Limits()
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Point = tuple[Finite, Finite]
 Range = tuple[Finite, Finite]
+
+
+def _hyperparameter_value(v):
+    """A number or a short keyword; its range is the library's to check, in its own words
+    (``The 'lr' parameter of Adam must be a float in the range [0.0, inf). Got nan instead.``)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str) and len(v) <= 32:
+        return v
+    raise ValueError(f"a hyperparameter value is a number, or a keyword of at most 32 characters "
+                     f"(e.g. variant='torch'); got {type(v).__name__} {str(v)[:40]!r}")
+
+
+HyperparameterValue = Annotated[
+    float | str, PlainValidator(_hyperparameter_value, json_schema_input_type=float | str)]
 
 
 class _Strict(BaseModel):
@@ -88,7 +103,7 @@ class OptimizerSpec(_Strict):
 
     name: str = Field(..., max_length=32, examples=["Adam"],
                       description="optimizer name, case-insensitive (see GET /api/optimizers)")
-    hyperparameters: dict[str, Finite | Annotated[str, Field(max_length=32)]] = Field(
+    hyperparameters: dict[str, HyperparameterValue] = Field(
         default_factory=dict, examples=[{"lr": 0.05}],
         description="values by name; missing ones take the library's defaults")
 
