@@ -86,3 +86,26 @@ def test_tour_replaces_previous_report(tmp_path, monkeypatch):
     assert (out / "index.html").read_text().startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
     assert Path(out / "family_tree.png").is_file()
+
+
+def test_rebounds_name_where_a_loss_curve_climbs_back():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from descentlab.lab._tour import _rebounds
+
+    steps = np.arange(40.0)
+    smooth = 10.0 * 0.8**steps  # monotone: never reported
+    spike = smooth.copy()
+    spike[30] = 5.0  # from its best 10 * 0.8**29 back up to 5
+    class FakeRuns(SimpleNamespace):
+        def __len__(self):
+            return 2
+
+    fake = FakeRuns(losses=np.stack([smooth, spike], axis=1),
+                    surface=SimpleNamespace(minimum_value=0.0),
+                    label=lambda i: ["smooth", "spiky"][i])
+    (r,) = _rebounds(fake)
+    assert r["run"] == "spiky" and r["step"] == 30 and r["to"] == 5.0
+    assert r["best"] == pytest.approx(10.0 * 0.8**29)

@@ -81,7 +81,11 @@ def fmt(x: float, digits: int = 3) -> str:
 
 def pct(fraction: float | None) -> str:
     """A fraction as a percentage on figures and captions: ``"19%"``, or ``"n/a"`` for None."""
-    return "n/a" if fraction is None else f"{100 * fraction:.0f}%"
+    if fraction is None:
+        return "n/a"
+    if 0 < fraction < 0.01 or 0.99 < fraction < 1:  # never round a few cases to 0% or 100%
+        return f"{100 * fraction:.1f}%"
+    return f"{100 * fraction:.0f}%"
 
 
 def umask() -> int:

@@ -243,8 +243,8 @@ def plot_minibatch_cloud(surface=None, *, lr: float = 0.03, batch_size: int = 10
         g = surface.grad(theta)
         pts = theta - lr * G
         shown.append(pts)
-        ax1.scatter(pts[:, 0], pts[:, 1], s=5, color="C1", alpha=0.35, lw=0,
-                    label="possible SGD steps" if k == 0 else "_cloud", gid=f"cloud:{t}")
+        ax1.scatter(pts[:, 0], pts[:, 1], s=9, color="#ff7f0e", alpha=0.9, lw=0,
+                    label="possible SGD steps" if k == 0 else "_cloud", gid=f"cloud:{t}", zorder=3)
         ax1.annotate("", xy=tuple(theta - lr * g), xytext=tuple(theta), gid=f"full-step:{t}",
                      arrowprops=dict(arrowstyle="-|>", color="black", lw=1.5, shrinkA=0,
                                      shrinkB=0))

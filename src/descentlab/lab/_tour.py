@@ -263,8 +263,31 @@ def _race(s):
     from descentlab.lab._runs import run
 
     runs = run("rosenbrock", RACE, steps=s.size(1000, 200))
-    return plot_race(runs, title=f"Eight optimizers on Rosenbrock from (-1.2, 1), "
-                     f"{runs.steps} steps")
+    fig = plot_race(runs, title=f"Eight optimizers on Rosenbrock from (-1.2, 1), "
+                    f"{runs.steps} steps")
+    fig.measured["rebounds"] = _rebounds(runs)
+    return fig
+
+
+def _rebounds(runs, factor: float = 2.0, after: int = 10) -> list[dict]:
+    """Runs whose gap J - f* climbs back above ``factor`` times its best so far (after step
+    ``after``): the largest such jump of each, so the caption says where a curve is not smooth."""
+    import numpy as np
+
+    gap = runs.losses - runs.surface.minimum_value
+    out = []
+    for i in range(len(runs)):
+        g = gap[:, i]
+        best = np.minimum.accumulate(np.where(np.isfinite(g), g, np.inf))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = g[1:] / np.maximum(best[:-1], 1e-300)
+        ratio = np.where(np.isfinite(ratio), ratio, 0.0)
+        ratio[: after - 1] = 0.0
+        t = int(np.argmax(ratio)) + 1
+        if ratio[t - 1] > factor:
+            out.append({"run": runs.label(i), "step": t, "best": float(best[t - 1]),
+                        "to": float(g[t])})
+    return out
 
 
 def _race_caption(m, s):
@@ -274,6 +297,10 @@ def _race_caption(m, s):
             "is tuned or clipped by the library). The legend and the table give the measured "
             "metrics.")
     meas = "; ".join(_metric_phrase(r) for r in m["metrics"]) + _tol(m)
+    if m.get("rebounds"):
+        meas += " Not monotone (nothing is clipped or smoothed): " + "; ".join(
+            f"{r['run']}'s J - f* climbs from its best {fmt(r['best'], 2)} back to "
+            f"{fmt(r['to'], 2)} at step {r['step']}" for r in m["rebounds"]) + "."
     return look, meas
 
 
