@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -25,11 +26,14 @@ def report(tmp_path_factory):
 def test_index_references_existing_images_and_nothing_online(report):
     out, summary = report
     page = (out / "index.html").read_text(encoding="utf-8")
-    srcs = re.findall(r'<img src="([^"]+)"', page)
-    assert len(srcs) == len(sections()) == len(summary["sections"])
-    for src in srcs:
-        assert not src.startswith(("/", "http")) and (out / src).is_file()
-        assert (out / src).stat().st_size > 1000
+    images = re.findall(r'<img src="data:image/(png|gif);base64,([^"]+)" data-file="([^"]+)"',
+                        page)
+    assert len(images) == len(sections()) == len(summary["sections"])
+    srcs = [file for _, _, file in images]
+    for kind, data, file in images:  # inlined, byte for byte the file saved next to the page
+        assert file.endswith("." + kind) and not file.startswith(("/", "http"))
+        assert base64.b64decode(data) == (out / file).read_bytes()
+        assert (out / file).stat().st_size > 1000
     assert not re.search(r"https?://", page)
     assert "<script" not in page and "<link" not in page
     assert any(s.endswith(".gif") for s in srcs)
