@@ -7,8 +7,6 @@
 Adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-08)
 """
 
-from __future__ import annotations
-
 from descentlab.optim._adam import Adam, Nadam
 from descentlab.optim._adaptive import AdaDelta, Adagrad, RMSProp
 from descentlab.optim._base import (

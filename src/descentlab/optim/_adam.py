@@ -23,6 +23,8 @@ class Adam(Optimizer):
       beta1: decay of the first moment, in [0, 1). Default 0.9.
       beta2: decay of the second moment, in [0, 1). Default 0.999.
       eps: smoothing term, in [0, inf). Default 1e-8.
+        eps = 0 is allowed, as in torch.optim: a coordinate whose gradient (and v) is
+        exactly 0 then steps 0/0 = NaN.
 
     Framework: identical to ``torch.optim.Adam`` and ``optax.adam`` (same defaults).
 
@@ -90,6 +92,8 @@ class Nadam(Optimizer):
       beta1: decay of the first moment, in [0, 1). Default 0.9.
       beta2: decay of the second moment, in [0, 1). Default 0.999.
       eps: smoothing term, in [0, inf). Default 1e-8.
+        eps = 0 is allowed, as in torch.optim: a coordinate whose gradient (and v) is
+        exactly 0 then steps 0/0 = NaN.
       variant: ``"ruder"`` (default), ``"torch"`` or ``"optax"``.
       momentum_decay: psi of the ``"torch"`` schedule, in [0, inf). Default 0.004 (torch, Keras).
 

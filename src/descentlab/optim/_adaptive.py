@@ -19,6 +19,8 @@ class Adagrad(Optimizer):
     Args:
       lr: learning rate eta, in [0, inf). Default 0.01 (Ruder: "most implementations use 0.01").
       eps: smoothing term, in [0, inf). Default 1e-8 (Ruder: "usually on the order of 1e-8").
+        eps = 0 is allowed, as in torch.optim: a coordinate whose gradient (and G) is
+        exactly 0 then steps 0/0 = NaN.
       variant: ``"lecture"`` (default) or ``"torch"``: ``theta -= lr * g / (sqrt(G) + eps)``, eps
         OUTSIDE the root, as ``torch.optim.Adagrad`` (whose default eps is 1e-10).
       initial_accumulator: starting value of G, in [0, inf). Default 0.0 (the lecture's; torch's
@@ -77,6 +79,8 @@ class RMSProp(Optimizer):
       lr: learning rate eta, in [0, inf). Default 0.001 (Hinton's lecture 6e, Ruder's overview).
       gamma: decay of the average, in [0, 1). Default 0.9 (same sources).
       eps: smoothing term, in [0, inf). Default 1e-8.
+        eps = 0 is allowed, as in torch.optim: a coordinate whose gradient (and G) is
+        exactly 0 then steps 0/0 = NaN.
 
     Framework: identical to ``torch.optim.RMSprop(lr, alpha=gamma, eps)`` (whose defaults are
     lr=0.01, alpha=0.99). optax.rmsprop puts eps inside the root by default (``eps_in_sqrt=True``).
