@@ -495,8 +495,9 @@ def plot_kl_divergence(*, p=(0.3, 0.7), ax=None, num: int = 399):
     i = int(np.argmin(KL))
     ax.plot(s[i], KL[i], "o", color="C3")
     shown = fmt(KL[i], 2) if abs(KL[i]) > 1e-12 else f"0 (to rounding: {fmt(KL[i], 2)})"
-    ax.annotate(f"min KL {shown} at q = {fmt(s[i], 3)}", (s[i], KL[i]), xytext=(10, 30),
-                textcoords="offset points", arrowprops=dict(arrowstyle="->"))
+    ax.annotate(f"min KL {shown}\nat q = {fmt(s[i], 3)}", (s[i], KL[i]), xytext=(-40, 45),
+                textcoords="offset points", ha="right", arrowprops=dict(arrowstyle="->"),
+                bbox=dict(boxstyle="round", fc="white", ec="0.7"))
     ax.set_ylim(-0.1, 3.0)
     ax.set(xlabel="q = probability the prediction gives to the second class",
            ylabel="nats", title=f"KL divergence against p = [{p[0]:g}, {p[1]:g}]")
