@@ -388,7 +388,7 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
             a2.plot(t, st[b][:, 0, axis], ls, color=f"C{k}", lw=1.3,
                     label=f"{b}[{'xy'[axis]}]", gid=f"state:{b}:{axis}")
     if buffers:
-        a2.set_yscale("symlog", linthresh=_linthresh(*(st[b][:, 0] for b in buffers)))
+        _symlog(a2, _linthresh(*(st[b][:, 0] for b in buffers)))
         a2.legend(fontsize=8)
         a2.set_title(f"{name}'s state buffers ({', '.join(buffers)}) after each step",
                      fontsize=10)
@@ -413,7 +413,7 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
     g = st["grad"][:, 0]
     for axis, ls in ((0, "-"), (1, "--")):
         a4.plot(t, g[:, axis], ls, color="C2", lw=1, label=f"g[{'xy'[axis]}]")
-    a4.set_yscale("symlog", linthresh=_linthresh(g))
+    _symlog(a4, _linthresh(g))
     a4.set(xlabel="step", ylabel="gradient", title="Gradient used at each step and J - f*")
     fstar = surface.minimum_value
     if fstar == fstar:
@@ -432,7 +432,24 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
     return fig
 
 
+def _symlog(ax, linthresh: float) -> None:
+    """A symlog y axis whose nonzero tick labels inside the linear range +-linthresh are left out:
+    they would sit on top of the label 0 (the linear range is drawn one decade high)."""
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
+
+    ax.set_yscale("symlog", linthresh=linthresh)
+    sci = LogFormatterSciNotation(linthresh=linthresh)
+
+    def label(y, pos):
+        if y == 0:
+            return "0"
+        return "" if abs(y) <= linthresh * (1 + 1e-6) else sci(y, pos)
+
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
+
+
 def _linthresh(*arrays) -> float:
-    """The linear range of a symlog axis: 1e-3 of the largest magnitude shown."""
+    """The linear range of a symlog axis: the power of 10 at or below 1e-3 of the largest
+    magnitude shown (a power of 10, so that the decade ticks start cleanly at its edge)."""
     top = max((float(np.nanmax(np.abs(a))) for a in arrays if np.isfinite(a).any()), default=1.0)
-    return max(top * 1e-3, 1e-300)
+    return 10.0 ** np.floor(np.log10(max(top * 1e-3, 1e-300)))
