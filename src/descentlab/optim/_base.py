@@ -19,6 +19,7 @@ whole-array result; ``set_num_threads(0)`` turns the blocking off.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import os
 import threading
@@ -152,22 +153,23 @@ class Optimizer:
         self._check_state(params, state)
         state["t"] += 1
         self._advance(state)
-        hp = Step(self.hyperparameters, params)
         if is_torch(params):
             import torch
 
             with torch.no_grad():
-                self._update(params, grad, state, hp, self._work(params))
+                self._update(params, grad, state, Step(self.hyperparameters, params),
+                             self._work(params))
         elif self._blockable(params, grad, state):
             plan = self._kernel(state) if _accelerator == "numba" else None
             kernel = _fused.kernel(plan[0]) if (
                 plan and grad.dtype == params.dtype and params.dtype.char in "fd") else None
             if kernel is None:
-                self._update_blocked(params, grad, state, hp)
+                self._update_blocked(params, grad, state, Step(self.hyperparameters, params))
             else:
-                self._update_fused(plan[0], plan[1], params, grad, state)
+                self._update_fused(kernel, plan[1], params, grad, state)
         else:
-            self._update(params, grad, state, hp, self._work(params))
+            self._update(params, grad, state, Step(self.hyperparameters, params),
+                         self._work(params))
 
     def _update(self, theta, g, state, hp, work) -> None:  # pragma: no cover - abstract
         """The element-wise rule: ``theta``, ``g``, the buffers in ``state`` and the ``work``
@@ -202,46 +204,34 @@ class Optimizer:
     def _update_blocked(self, params, grad, state, hp) -> None:
         theta, g = params.reshape(-1), grad.reshape(-1)
         buffers = {name: state[name].reshape(-1) for name in self._buffers}
-        n = theta.size
-        n_parts = max(1, min(_num_threads, n // _MIN_PART))
-        bounds = [n * i // n_parts for i in range(n_parts + 1)]
         errstate = np.geterr()
 
-        def run(part: int) -> None:
-            work = self._scratch(theta.dtype, part)
+        def run(start: int, stop: int) -> None:
+            work = self._scratch(theta.dtype)
             sub = dict(state)
             with np.errstate(**errstate):
-                for a in range(bounds[part], bounds[part + 1], _BLOCK):
-                    b = min(a + _BLOCK, bounds[part + 1])
+                for a in range(start, stop, _BLOCK):
+                    b = min(a + _BLOCK, stop)
                     for name, buf in buffers.items():
                         sub[name] = buf[a:b]
                     self._update(theta[a:b], g[a:b], sub, hp, [w[: b - a] for w in work])
 
-        _run_parts(run, n_parts)
+        _run_split(run, theta.size)
 
-    def _update_fused(self, name, coefficients, params, grad, state) -> None:
+    def _update_fused(self, kernel, coefficients, params, grad, state) -> None:
         theta, g = params.reshape(-1), grad.reshape(-1)
         buffers = [state[name].reshape(-1) for name in self._buffers]
         cast = params.dtype.type  # round each coefficient to the params' dtype, as NumPy does
         args = [c if isinstance(c, bool) else cast(c) for c in coefficients]
-        n = theta.size
-        n_parts = max(1, min(_num_threads, n // _MIN_PART))
-        if n_parts > 1:
-            parallel = _fused.parallel_kernel(name)
-            if parallel is not None:  # numba's own (TBB) threads: see _fused
-                parallel(theta, g, *buffers, *args, n_parts)
-                return
-        kernel = _fused.kernel(name)
-        bounds = [n * i // n_parts for i in range(n_parts + 1)]
 
-        def run(part: int) -> None:
-            a, b = bounds[part], bounds[part + 1]
+        def run(a: int, b: int) -> None:
             kernel(theta[a:b], g[a:b], *(buf[a:b] for buf in buffers), *args)
 
-        _run_parts(run, n_parts)
+        _run_split(run, theta.size)
 
-    def _scratch(self, dtype, part: int) -> list:
-        key = ("block", str(dtype), part)
+    def _scratch(self, dtype) -> list:
+        # one set per thread: steps of one optimizer may run in several threads at once
+        key = ("block", str(dtype), threading.get_ident())
         work = self._work_cache.get(key)
         if work is None:
             work = [np.empty(_BLOCK, dtype=dtype) for _ in range(self._n_work)]
@@ -305,7 +295,9 @@ class Optimizer:
                 )
 
     def _work(self, like) -> list:
-        key = (type(like), tuple(like.shape), str(like.dtype), str(getattr(like, "device", "")))
+        # per thread too: two threads stepping with one optimizer must not share scratch
+        key = (type(like), tuple(like.shape), str(like.dtype), str(getattr(like, "device", "")),
+               threading.get_ident())
         work = self._work_cache.get(key)
         if work is None:
             xp = namespace(like)
@@ -340,97 +332,109 @@ class Step(SimpleNamespace):
 # Measured on 2 cores (AMD EPYC, 2 MiB L2) with benchmarks/step_throughput.py: smaller blocks pay
 # more Python overhead per NumPy call than they save in cache misses.
 _BLOCK = 1 << 17  # elements per block
-_MIN_PART = 1 << 18  # elements per thread, at least: below that, threads cost more than they save
+_MIN_PART = 1 << 18  # elements per chunk (so per thread), at least: threads cost more below
+_CHUNKS_PER_THREAD = 8  # chunks per thread on large arrays: fine enough to share out late
 _num_threads_default = min(os.cpu_count() or 1, 4)
 _num_threads = _num_threads_default
 
 
-class _Crew:
-    """Persistent worker threads that run the parts of one step beside the calling thread.
+def _run_split(run, n: int) -> None:
+    """``run(a, b)`` over consecutive chunks covering ``range(n)``, on up to ``_num_threads``.
 
-    A ``ThreadPoolExecutor`` costs a Future, a queue and two condition variables per part (about
-    0.1 ms a step on 2 cores, as much as the split saves at 1M parameters); here each worker
-    waits on a lock of its own and one ``release`` starts it. One step at a time uses the crew:
-    a step that finds it busy (another Python thread is stepping) runs its parts in its own
-    thread instead of waiting, so concurrent steps never block each other and stay exact.
+    Up to ``_num_threads - 1`` persistent worker threads help the calling thread, which never
+    waits for one to wake up: everybody takes the next unclaimed chunk until none is left, and
+    the caller then waits only for the chunks a worker has started. A ``ThreadPoolExecutor``
+    with one fixed half per thread lost its gain whenever the second core was busy (on a 2-core
+    machine, torch's OpenMP threads spin there for a while after each torch call): the caller
+    finished its half, then waited for a worker that the scheduler had not yet run. Chunks keep
+    the element-wise arithmetic, so the result is bit-for-bit the same, in any thread.
     """
+    n_threads = max(1, min(_num_threads, n // _MIN_PART))
+    if n_threads == 1:
+        run(0, n)
+        return
+    chunk = max(_MIN_PART, n // (_CHUNKS_PER_THREAD * n_threads))
+    job = _Job(run, list(range(0, n, chunk)) + [n])
+    for worker in _crew(n_threads - 1):
+        worker.start(job)
+    job.work()
+    job.wait()
 
-    def __init__(self) -> None:
-        self._busy = threading.Lock()
-        self._workers: list[_Worker] = []
 
-    def run(self, run, n_parts: int) -> None:
-        if n_parts == 1 or not self._busy.acquire(blocking=False):
-            for part in range(n_parts):
-                run(part)
-            return
-        error, waited = None, 0
-        try:
-            while len(self._workers) < n_parts - 1:
-                self._workers.append(_Worker())
-            workers = self._workers[: n_parts - 1]
-            for part, worker in enumerate(workers, start=1):
-                worker.start(run, part)
+class _Job:
+    """One step's chunks; each is claimed once (``next`` on a count is atomic in CPython)."""
+
+    def __init__(self, run, bounds: list[int]) -> None:
+        self._run, self._bounds = run, bounds
+        self._claim = itertools.count()
+        self._left = len(bounds) - 1
+        self._lock = threading.Lock()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._error: BaseException | None = None
+
+    def work(self) -> None:
+        n_chunks = len(self._bounds) - 1
+        while (i := next(self._claim)) < n_chunks:
             try:
-                run(0)
-            except Exception as e:  # still wait for the workers: they write the same arrays
-                error = e
-            for worker in workers:
-                error = worker.wait() or error
-                waited += 1
-        finally:
-            if waited < n_parts - 1:  # interrupted (KeyboardInterrupt): never reuse these workers
-                self._workers = []
-            self._busy.release()
-        if error is not None:
-            raise error
+                self._run(self._bounds[i], self._bounds[i + 1])
+            except BaseException as e:  # handed to the caller once every chunk has run
+                self._error = self._error or e
+            with self._lock:
+                self._left -= 1
+                last = self._left == 0
+            if last:
+                self._done.release()
+
+    def wait(self) -> None:
+        self._done.acquire()
+        self._run = None  # a worker waking late must not keep the arrays alive
+        if self._error is not None:
+            raise self._error
 
 
 class _Worker:
     def __init__(self) -> None:
-        self._go, self._done = threading.Lock(), threading.Lock()
-        self._go.acquire()
-        self._done.acquire()
-        self._task = None
-        self._error = None
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self._job: _Job | None = None
         threading.Thread(target=self._loop, name="descentlab-optim", daemon=True).start()
 
-    def start(self, run, part: int) -> None:
-        self._task = (run, part)
-        self._go.release()
-
-    def wait(self):
-        self._done.acquire()
-        error, self._error, self._task = self._error, None, None
-        return error
+    def start(self, job: _Job) -> None:
+        self._job = job
+        try:
+            self._wake.release()
+        except RuntimeError:  # not awake yet from an earlier start: it will see this job
+            pass
 
     def _loop(self) -> None:
         while True:
-            self._go.acquire()
-            run, part = self._task
-            try:
-                run(part)
-            except BaseException as e:  # handed to the caller; the worker carries on
-                self._error = e
-            self._done.release()
+            self._wake.acquire()
+            job, self._job = self._job, None
+            if job is not None:
+                job.work()
+            del job
 
 
-_crew = _Crew()
+_workers: list[_Worker] = []
+_workers_lock = threading.Lock()
 
 
-def _run_parts(run, n_parts: int) -> None:
-    """``run(part)`` for each part: part 0 in the calling thread, the others on the crew."""
-    _crew.run(run, n_parts)
+def _crew(size: int) -> list[_Worker]:
+    with _workers_lock:
+        while len(_workers) < size:
+            _workers.append(_Worker())
+        return _workers[:size]
 
 
-def _forget_crew_after_fork() -> None:
-    # a forked child has none of the parent's threads (and maybe a held lock): a fresh crew
-    global _crew
-    _crew = _Crew()
+def _forget_workers_after_fork() -> None:
+    # a forked child has none of the parent's threads (and maybe a lock held): start afresh
+    global _workers, _workers_lock
+    _workers, _workers_lock = [], threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_crew_after_fork)
+    os.register_at_fork(after_in_child=_forget_workers_after_fork)
 
 
 def set_num_threads(n: int) -> None:

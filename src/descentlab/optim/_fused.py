@@ -7,6 +7,32 @@ numba's default strict IEEE semantics (no fastmath, so no fused multiply-add and
 the results are bit-for-bit those of the NumPy path, which the tests check for every rule in float32
 and float64. Used only for NumPy arrays that the blocked path would take (large, contiguous, float
 hyperparameters) and only when numba is importable; ``set_accelerator("numpy")`` turns it off.
+
+Threads. A large step runs the kernel over chunks of the arrays, shared out between the calling
+thread and ``get_num_threads() - 1`` persistent Python threads of descentlab's own (the kernels
+release the GIL), see ``_base._run_split``. Decision, measured on the 2-core machine of issue 2
+(Momentum, 1M float32, ms per step, fastest of 60, interleaved with torch.optim's steps as in
+``benchmarks/step_throughput.py``; numbers vary +-20% from run to run):
+
+* serial kernel 0.33-0.37; torch foreach 0.39-0.49; torch default SGD 0.34-0.43.
+* ThreadPoolExecutor, one fixed half per thread (before): step 0.41-0.52. The split gained
+  nothing: torch's OpenMP threads keep spinning on the second core after each torch call, so
+  the caller finished its half and then waited for a worker the scheduler had not run yet.
+* numba ``parallel=True`` + ``prange`` on the TBB threading layer (``pip install tbb``, the only
+  layer both fork- and thread-safe: GNU OpenMP breaks a process that forks after using it,
+  ``workqueue`` aborts when two threads run parallel loops at once): step 0.35-0.41, about the
+  same as the next option, for a 7 MB dependency that numba outside conda only finds with
+  ``LD_LIBRARY_PATH`` or a preload, and numba's process-wide layer choice. Not taken.
+* persistent threads taking chunks (taken): step 0.33-0.41; the caller never waits for a
+  worker that has not started, and waits only for chunks a worker has begun. No dependency,
+  fork-safe (a forked child starts new threads), thread-safe (each step is its own job; a
+  worker helps whichever step woke it last).
+
+With it, three runs of ``benchmarks/step_throughput.py`` (load < 1) gave Momentum numpy/foreach
+0.75, 0.85, 0.81 at 1M (was 1.13-1.28) and 0.59, 0.60, 0.57 at 16M; the torch adapter over
+torch.optim's default SGD 1.24, 1.40, 1.28 at 1M: still above the 1.25 goal. The adapter steps
+the same kernel; what it adds is torch's ``Optimizer.step`` wrapper and the checks (about
+0.05 ms together), and at 1M it is the step right after an OpenMP-threaded torch call.
 """
 
 from __future__ import annotations
@@ -15,10 +41,9 @@ import threading
 
 import numpy as np
 
-__all__ = ["kernel", "parallel_kernel"]
+__all__ = ["kernel"]
 
 _KERNELS: dict | None = None
-_PARALLEL: dict | None = None
 _lock = threading.Lock()
 
 
@@ -29,84 +54,13 @@ def kernel(name: str):
         with _lock:
             if _KERNELS is None:
                 try:
-                    _KERNELS = _compile_serial()
+                    _KERNELS = _compile()
                 except ImportError:
                     _KERNELS = {}
     return _KERNELS.get(name)
 
 
-def parallel_kernel(name: str):
-    """The ``prange`` kernel called ``name``, or None unless numba runs it on a safe layer (tbb)."""
-    global _PARALLEL
-    if _PARALLEL is None:
-        with _lock:
-            if _PARALLEL is None:
-                _PARALLEL = _compile_parallel() if _safe_threading_layer() else {}
-    return _PARALLEL.get(name)
-
-
-def _safe_threading_layer() -> bool:
-    """Whether numba's parallel loops run on TBB, launching it if nobody chose another layer.
-
-    numba picks its threading layer once per process, at the first parallel loop. Its other
-    layers are unsafe here: GNU OpenMP (``omp``) breaks a process that forks after using it, and
-    ``workqueue`` aborts when two Python threads run parallel loops at once. So: if numba's threads
-    already run, use them only if they are TBB; if the user chose a layer (``NUMBA_THREADING_LAYER``
-    or numba's config) other than ``tbb``/``safe``, leave it to them and use no parallel kernels;
-    otherwise (numba's default, which tries TBB first anyway) launch TBB now, making the TBB
-    library of the ``tbb`` package loadable first (pip puts it in ``sys.prefix/lib``, where the
-    dynamic loader of a venv does not look). Without TBB, nothing is launched.
-    """
-    try:
-        import numba
-        from numba.np.ufunc import parallel
-    except ImportError:
-        return False
-    try:
-        if not parallel._is_initialized:
-            layer = str(numba.config.THREADING_LAYER).lower()
-            if layer == "default" and list(numba.config.THREADING_LAYER_PRIORITY)[0] == "tbb":
-                if not _load_tbb():
-                    return False
-                numba.config.THREADING_LAYER = "tbb"  # fail rather than fall back to omp
-                try:
-                    parallel._launch_threads()
-                finally:
-                    numba.config.THREADING_LAYER = layer
-            elif layer in ("tbb", "safe"):
-                parallel._launch_threads()
-            else:
-                return False
-        return numba.threading_layer() == "tbb"
-    except (AttributeError, ImportError, OSError, ValueError):  # no TBB, or numba changed
-        return False
-
-
-def _load_tbb() -> bool:
-    import ctypes
-
-    try:
-        ctypes.CDLL("libtbb.so.12")
-        return True
-    except OSError:
-        pass
-    try:
-        from importlib import metadata
-
-        files = metadata.distribution("tbb").files or ()
-    except metadata.PackageNotFoundError:
-        return False
-    for f in files:
-        if f.name == "libtbb.so.12":
-            try:
-                ctypes.CDLL(str(f.locate()), mode=ctypes.RTLD_GLOBAL)
-                return True
-            except OSError:
-                return False
-    return False
-
-
-def _compile_serial() -> dict:
+def _compile() -> dict:
     import numba
 
     jit = numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -189,79 +143,3 @@ def _compile_serial() -> dict:
     return {f.__name__: f for f in (gd, momentum, adagrad, rmsprop, adadelta, adam, nadam,
                                     nadam_torch)}
 
-
-def _compile_parallel() -> dict:
-    # kernel(theta, g, *buffers, *coefficients, parts): the serial kernel on ``parts`` equal
-    # slices (the blocked path's bounds), one slice per thread of numba's threading layer
-    import numba
-
-    jit = numba.njit(nogil=True, cache=True, error_model="numpy", parallel=True)
-    prange = numba.prange
-    gd_, momentum_, adagrad_, rmsprop_, adadelta_, adam_, nadam_, nadam_torch_ = (
-        kernel(name) for name in ("gd", "momentum", "adagrad", "rmsprop", "adadelta", "adam",
-                                  "nadam", "nadam_torch"))
-
-    @jit
-    def gd(theta, g, lr, parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            gd_(theta[a:b], g[a:b], lr)
-
-    @jit
-    def momentum(theta, g, v, gamma, lr, parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            momentum_(theta[a:b], g[a:b], v[a:b], gamma, lr)
-
-    @jit
-    def adagrad(theta, g, G, eps, lr, eps_inside, parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            adagrad_(theta[a:b], g[a:b], G[a:b], eps, lr, eps_inside)
-
-    @jit
-    def rmsprop(theta, g, G, gamma, one_minus_gamma, eps, lr, parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            rmsprop_(theta[a:b], g[a:b], G[a:b], gamma, one_minus_gamma, eps, lr)
-
-    @jit
-    def adadelta(theta, g, G, s, gamma, one_minus_gamma, eps, lr, parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            adadelta_(theta[a:b], g[a:b], G[a:b], s[a:b], gamma, one_minus_gamma, eps, lr)
-
-    @jit
-    def adam(theta, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps, step,
-             parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            adam_(theta[a:b], g[a:b], m[a:b], v[a:b], beta1, one_minus_beta1, beta2,
-                  one_minus_beta2, bc2, eps, step)
-
-    @jit
-    def nadam(theta, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps, bc1, k,
-              lr, parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            nadam_(theta[a:b], g[a:b], m[a:b], v[a:b], beta1, one_minus_beta1, beta2,
-                   one_minus_beta2, bc2, eps, bc1, k, lr)
-
-    @jit
-    def nadam_torch(theta, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps,
-                    a_g, a_m, parts):
-        n = theta.size
-        for p in prange(parts):
-            a, b = n * p // parts, n * (p + 1) // parts
-            nadam_torch_(theta[a:b], g[a:b], m[a:b], v[a:b], beta1, one_minus_beta1, beta2,
-                         one_minus_beta2, bc2, eps, a_g, a_m)
-
-    return {f.__name__: f for f in (gd, momentum, adagrad, rmsprop, adadelta, adam, nadam,
-                                    nadam_torch)}
