@@ -142,4 +142,3 @@ def _compile() -> dict:
 
     return {f.__name__: f for f in (gd, momentum, adagrad, rmsprop, adadelta, adam, nadam,
                                     nadam_torch)}
-
