@@ -1,18 +1,10 @@
 """Two torch.distributed (gloo) processes train with descentlab.torch.Adam under DDP."""
 
-import socket
-
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("descentlab.torch")
 dist = pytest.importorskip("torch.distributed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
@@ -22,7 +14,8 @@ def test_ddp_ranks_agree_with_each_other_and_with_one_process(tmp_path):
 
     from descentlab.benchmark._distributed import make_problem, train, train_single
 
-    init = f"tcp://127.0.0.1:{_free_port()}"
+    # a file store, not a TCP port picked in advance: no race with other processes for the port
+    init = f"file://{tmp_path / 'rendezvous'}"
     mp.start_processes(train, args=(2, init, str(tmp_path)), nprocs=2, join=True,
                        start_method="spawn")
     p0 = torch.load(tmp_path / "rank0.pt")
