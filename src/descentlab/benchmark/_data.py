@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Split", "Dataset", "load", "DATASETS", "SPLIT_SEED"]
+__all__ = ["Split", "Dataset", "load", "DATASETS", "SPLIT_SEED", "OnDataset"]
 
 SPLIT_SEED = 20240521
 DATASETS = ("digits", "diabetes", "breast_cancer", "digits_soft")
@@ -114,3 +114,17 @@ def load(name: str) -> Dataset:
         for arr in (s.X, s.y, s.index):
             arr.setflags(write=False)
     return Dataset(name, *splits, n_classes=n_classes)
+
+
+class OnDataset:
+    """A problem trained on one of the frozen data sets (``dataset`` names it), loaded once."""
+
+    dataset: str = ""
+
+    @functools.cached_property
+    def data(self) -> Dataset:
+        return load(self.dataset)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.data.train.X)

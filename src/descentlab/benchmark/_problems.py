@@ -52,7 +52,7 @@ class Layout:
         return out
 
 
-class Problem:
+class Problem(_data.OnDataset):
     """A training problem: data, a model with a flat parameter vector, a loss and a test metric."""
 
     name: str = ""
@@ -67,14 +67,6 @@ class Problem:
     epochs: int = 30
     quick_epochs: int = 10
     layout: Layout
-
-    @functools.cached_property
-    def data(self) -> _data.Dataset:
-        return _data.load(self.dataset)
-
-    @property
-    def n_train(self) -> int:
-        return len(self.data.train.X)
 
     @property
     def n_params(self) -> int:

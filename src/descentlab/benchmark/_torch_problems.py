@@ -14,7 +14,7 @@ from descentlab.benchmark import _data
 __all__ = ["TorchProblem", "TORCH_PROBLEMS", "make_torch_problem"]
 
 
-class TorchProblem:
+class TorchProblem(_data.OnDataset):
     backend = "torch"
     dataset = "digits"
     metric = "error"
@@ -27,14 +27,6 @@ class TorchProblem:
         self.name, self.description = name, description
         self.epochs, self.quick_epochs = epochs, quick_epochs
         self._tensors = {}
-
-    @functools.cached_property
-    def data(self) -> _data.Dataset:
-        return _data.load(self.dataset)
-
-    @property
-    def n_train(self) -> int:
-        return len(self.data.train.X)
 
     def tensors(self, split: str):
         """(X, y) of a split as float32 / int64 tensors (copies of the read-only frozen arrays)."""
