@@ -286,3 +286,47 @@ def test_float32_model_runs_and_keeps_dtype():
         opt.step()
     for p in model.parameters():
         assert p.dtype == torch.float32 and opt.state[p]["m"].dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", ["Momentum", "NAG", "Adam", "Nadam"])
+def test_refused_group_step_leaves_every_parameter_untouched(name, backend):
+    """The group is checked as a whole: a bad state on the last parameter stops them all."""
+    model = make_model()
+    opt = getattr(dt, name)(model.parameters())
+    train(model, opt, steps=2)
+    params = list(model.parameters())
+    before = [p.detach().clone() for p in params]
+    states = [{k: v.clone() if torch.is_tensor(v) else v for k, v in opt.state[p].items()}
+              for p in params]
+    buffer = optim.lookup(name)._buffers[0]
+    opt.state[params[-1]][buffer] = torch.zeros(7, dtype=torch.float64)
+    with pytest.raises(ValueError, match="build the state with"):
+        opt.step()
+    for p, b, s in zip(params[:-1], before, states):
+        torch.testing.assert_close(p.detach(), b, rtol=0, atol=0)
+        for k, v in s.items():
+            assert torch.equal(torch.as_tensor(opt.state[p][k]), torch.as_tensor(v))
+        assert opt.state[p]["t"] == 2
+
+
+@pytest.mark.parametrize("name", ["Momentum", "RMSProp", "AdaDelta", "Adam", "Nadam"])
+def test_float32_group_is_bit_for_bit_the_rule_on_each_tensor(name):
+    """The adapter steps a group in one ``step_many`` call: the rule's own bits, tensor by tensor."""
+    torch.set_default_dtype(torch.float32)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 80), torch.nn.Tanh(), torch.nn.Linear(80, 3))
+    opt = getattr(dt, name)(model.parameters(), lr=0.01)
+    rule = optim.get(name, lr=0.01)
+    arrays = [p.detach().numpy().copy() for p in model.parameters()]
+    states = [rule.init(a) for a in arrays]
+    g = torch.Generator().manual_seed(0)
+    for _ in range(4):
+        grads = [torch.randn(p.shape, generator=g) for p in model.parameters()]
+        for p, grad in zip(model.parameters(), grads):
+            p.grad = grad.clone()
+        opt.step()
+        for a, s, grad in zip(arrays, states, grads):
+            rule.step(a, grad.numpy(), s)
+    for p, a, s in zip(model.parameters(), arrays, states, strict=True):
+        np.testing.assert_array_equal(p.detach().numpy(), a)
+        for k in rule._buffers:
+            np.testing.assert_array_equal(opt.state[p][k].numpy(), s[k])

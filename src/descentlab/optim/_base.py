@@ -10,10 +10,12 @@ Every hyperparameter may be a float or an array that broadcasts against ``params
 its shape, so ``Adam(lr=np.array([[0.01], [0.03], [0.13]]))`` on params of shape (3, 2) advances
 three independent two-parameter runs in one call, bit-for-bit the same as three separate runs.
 
-Speed: with float hyperparameters, a NumPy step on a large contiguous array runs the rule block by
-block (cache-sized blocks, split over up to ``get_num_threads()`` threads; NumPy releases the GIL
-in its loops). The arithmetic per element is unchanged, so the result is bit-for-bit the
-whole-array result; ``set_num_threads(0)`` turns the blocking off.
+Speed: with float hyperparameters, a NumPy step on a contiguous array of 4096 elements or more
+runs the rule as one compiled loop where numba is installed (``_fused``), and otherwise, from
+131072 elements, block by block (cache-sized blocks); either way large arrays are split over up to
+``get_num_threads()`` threads (numba and NumPy release the GIL in their loops). The arithmetic per
+element is unchanged, so the result is bit-for-bit the whole-array result; ``set_num_threads(0)``
+turns these paths off. ``step_many`` steps the many arrays of a model in one call.
 """
 
 from __future__ import annotations
@@ -94,6 +96,11 @@ class Optimizer:
             )
         self.hyperparameters = hp
         self._work_cache: dict = {}
+        # precomputed for the checks that run on every step
+        self._batched = tuple((k, v) for k, v in hp.items() if isinstance(v, np.ndarray))
+        self._scalar_keys = ("t", *self._extra_state())
+        self._state_keys = ("t", *self._buffers, *self._extra_state())
+        self._state_key_set = frozenset(self._state_keys)
 
     # ----------------------------------------------------------------- introspection
     @classmethod
@@ -148,28 +155,88 @@ class Optimizer:
         """
         if isinstance(grad, np.generic):  # 0-d arithmetic gives NumPy scalars: accept them
             grad = np.asarray(grad)
-        self._check_params(params)
-        self._check_grad(params, grad)
-        self._check_state(params, state)
+        self._check(params, grad, state)
         state["t"] += 1
         self._advance(state)
+        self._update_any(params, grad, state, _FUSE)
+
+    def step_many(self, params, grads, states) -> None:
+        """``step`` on each array of a model at once, e.g. every layer's weights and biases.
+
+        ``params``, ``grads`` and ``states`` are sequences of equal length: one array, its
+        gradient and its own state (from ``init``) per entry. Every entry is checked before any
+        is written, so a refused call leaves all of them untouched. The results are bit-for-bit
+        those of calling ``step`` on each entry in turn; what changes is the speed on many small
+        arrays: where numba is installed, each array runs as its rule's compiled loop whatever
+        its size (``step`` leaves arrays under 4096 elements to NumPy, so that a small problem
+        never loads numba), and each step count's coefficients are computed once. The PyTorch
+        adapter steps each parameter group this way.
+
+        Example:
+          >>> import numpy as np
+          >>> from descentlab.optim import Adam
+          >>> W, b = np.ones((2, 3)), np.zeros(3)
+          >>> opt = Adam(lr=0.1); states = [opt.init(W), opt.init(b)]
+          >>> opt.step_many([W, b], [np.full((2, 3), 2.0), np.ones(3)], states)
+          >>> W[0], b, states[1]["t"]        # Adam's first step is lr * sign(g)
+          (array([0.9, 0.9, 0.9]), array([-0.1, -0.1, -0.1]), 1)
+        """
+        owner = type(self).__name__
+        params, grads, states = list(params), list(grads), list(states)
+        if not len(params) == len(grads) == len(states):
+            raise ValueError(f"{owner}.step_many: got {len(params)} params, {len(grads)} grads "
+                             f"and {len(states)} states; give one of each per array.")
+        grads = [np.asarray(g) if isinstance(g, np.generic) else g for g in grads]
+        for what, objs in (("params", params), ("state", states)):
+            if len(set(map(id, objs))) < len(objs):  # a second step on one array would be silent
+                first = {}
+                i, j = next((first[id(o)], i) for i, o in enumerate(objs)
+                            if first.setdefault(id(o), i) != i)
+                raise ValueError(f"{owner}.step_many: entry {j} has the same {what} as entry "
+                                 f"{i}; give each array once.")
+        for i, (p, g, s) in enumerate(zip(params, grads, states)):
+            try:
+                self._check(p, g, s)
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"{owner}.step_many, entry {i}: {e}") from None
+        plans: dict = {}  # (kernel, coefficients) by scalar state and dtype
+        fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
+        buffers, only_t = self._buffers, self._scalar_keys == ("t",)
+        for p, g, s in zip(params, grads, states):
+            s["t"] += 1
+            self._advance(s)
+            if type(p) is not np.ndarray or not self._blockable(p, g, s, 0):
+                self._update_any(p, g, s, 0)
+                continue
+            key = (s["t"], p.dtype) if only_t else (*(s[k] for k in self._scalar_keys), p.dtype)
+            call = plans.get(key, False)
+            if call is False:
+                call = plans[key] = self._fused_call(p, g, s, 0)
+            if call is None:
+                self._update_any(p, g, s, 0)
+            else:
+                flat = (p.reshape(-1), g.reshape(-1), *(s[b].reshape(-1) for b in buffers))
+                fused.append((call[0], flat, call[1]))
+        _run_kernels(fused)
+
+    def _update_any(self, params, grad, state, fuse_from: int) -> None:
+        """The checked, advanced step on whichever path fits: torch, numba, NumPy blocks, NumPy."""
         if is_torch(params):
             import torch
 
             with torch.no_grad():
                 self._update(params, grad, state, Step(self.hyperparameters, params),
                              self._work(params))
-        elif self._blockable(params, grad, state):
-            plan = self._kernel(state) if _accelerator == "numba" else None
-            kernel = _fused.kernel(plan[0]) if (
-                plan and grad.dtype == params.dtype and params.dtype.char in "fd") else None
-            if kernel is None:
+            return
+        call = self._fused_call(params, grad, state, fuse_from)
+        if call is not None:
+            self._update_fused(call[0], call[1], params, grad, state)
+            return
+        if self._blockable(params, grad, state, fuse_from):
+            if params.size >= _BLOCK:
                 self._update_blocked(params, grad, state, Step(self.hyperparameters, params))
-            else:
-                self._update_fused(kernel, plan[1], params, grad, state)
-        else:
-            self._update(params, grad, state, Step(self.hyperparameters, params),
-                         self._work(params))
+                return
+        self._update(params, grad, state, Step(self.hyperparameters, params), self._work(params))
 
     def _update(self, theta, g, state, hp, work) -> None:  # pragma: no cover - abstract
         """The element-wise rule: ``theta``, ``g``, the buffers in ``state`` and the ``work``
@@ -193,13 +260,17 @@ class Optimizer:
     # ~10 passes hit the cache and leaves one read (and write) of each array per step; NumPy
     # releases the GIL inside its loops, so the blocks split over threads too. The arithmetic is
     # the same, element by element, so the result is bit-for-bit that of the whole-array call.
-    def _blockable(self, params, grad, state) -> bool:
-        if params.size < _BLOCK or _num_threads < 1:
+    def _blockable(self, params, grad, state, fuse_from: int) -> bool:
+        """Large enough for the numba kernel (``fuse_from``) or the blocks (``_BLOCK``), float
+        hyperparameters, contiguous arrays, and the fast paths not turned off."""
+        if params.size < min(fuse_from, _BLOCK) or _num_threads < 1 or self._batched:
+            return False  # (batched hyperparameters broadcast against the whole shape)
+        if not (params.flags.c_contiguous and grad.flags.c_contiguous):
             return False
-        if any(not isinstance(v, (float, str)) for v in self.hyperparameters.values()):
-            return False  # batched hyperparameters broadcast against the whole shape
-        arrays = (params, grad, *(state[name] for name in self._buffers))
-        return all(a.flags.c_contiguous for a in arrays)
+        for name in self._buffers:
+            if not state[name].flags.c_contiguous:
+                return False
+        return True
 
     def _update_blocked(self, params, grad, state, hp) -> None:
         theta, g = params.reshape(-1), grad.reshape(-1)
@@ -218,11 +289,28 @@ class Optimizer:
 
         _run_split(run, theta.size)
 
-    def _update_fused(self, kernel, coefficients, params, grad, state) -> None:
+    def _fused_call(self, params, grad, state, fuse_from: int):
+        """``(kernel, coefficients)`` when this step runs as a numba kernel, else None.
+
+        Besides the arrays' dtype, the result depends on the scalar state only (``t``, ...).
+        """
+        if (_accelerator != "numba" or type(params) is not np.ndarray
+                or grad.dtype != params.dtype or params.dtype.char not in "fd"
+                or not self._blockable(params, grad, state, fuse_from)):
+            return None
+        plan = self._kernel(state)
+        kernel = _fused.kernel(plan[0]) if plan else None
+        if kernel is None:
+            return None
+        cast = params.dtype.type  # round each coefficient to the params' dtype, as NumPy does
+        return kernel, [c if isinstance(c, bool) else cast(c) for c in plan[1]]
+
+    def _update_fused(self, kernel, args, params, grad, state) -> None:
         theta, g = params.reshape(-1), grad.reshape(-1)
         buffers = [state[name].reshape(-1) for name in self._buffers]
-        cast = params.dtype.type  # round each coefficient to the params' dtype, as NumPy does
-        args = [c if isinstance(c, bool) else cast(c) for c in coefficients]
+        if theta.size < 2 * _MIN_PART:  # one thread's work (see _run_split): call it directly
+            kernel(theta, g, *buffers, *args)
+            return
 
         def run(a: int, b: int) -> None:
             kernel(theta[a:b], g[a:b], *(buf[a:b] for buf in buffers), *args)
@@ -239,6 +327,23 @@ class Optimizer:
         return work
 
     # ----------------------------------------------------------------- helpers
+    def _check(self, params, grad, state) -> None:
+        """All of a step's checks; the common case (NumPy, float, matching) in short first."""
+        if (type(params) is np.ndarray and type(grad) is np.ndarray and not self._batched
+                and params.dtype.kind == "f" and grad.dtype.kind == "f"
+                and grad.shape == params.shape and isinstance(state, dict)
+                and state.keys() >= self._state_key_set):
+            shape, dtype = params.shape, params.dtype
+            for name in self._buffers:
+                buf = state[name]
+                if type(buf) is not np.ndarray or buf.shape != shape or buf.dtype != dtype:
+                    break
+            else:
+                return
+        self._check_params(params)
+        self._check_grad(params, grad)
+        self._check_state(params, state)
+
     def _check_params(self, params) -> None:
         owner = type(self).__name__
         namespace(params)  # raises TypeError for lists, floats ...
@@ -247,20 +352,23 @@ class Optimizer:
                 f"{owner}: params must have a floating dtype to be updated in place, "
                 f"got {describe(params)}."
             )
-        shape = tuple(params.shape)
-        for name, value in self.hyperparameters.items():
-            if isinstance(value, np.ndarray):
+        if self._batched:
+            shape = tuple(params.shape)
+            for name, value in self._batched:
                 try:
                     ok = np.broadcast_shapes(value.shape, shape) == shape
                 except ValueError:
                     ok = False
                 if not ok:
                     raise ValueError(
-                        f"{owner}: hyperparameter {name!r} has shape {value.shape}, which does not "
-                        f"broadcast to the params' shape {shape} without changing it."
+                        f"{owner}: hyperparameter {name!r} has shape {value.shape}, which does "
+                        f"not broadcast to the params' shape {shape} without changing it."
                     )
 
     def _check_grad(self, params, grad) -> None:
+        if (type(params) is np.ndarray and type(grad) is np.ndarray and grad.shape == params.shape
+                and grad.dtype.kind == "f"):
+            return  # the common case, in short
         owner = type(self).__name__
         if is_torch(params) != is_torch(grad) or not (
             isinstance(grad, np.ndarray) or is_torch(grad)
@@ -279,14 +387,14 @@ class Optimizer:
 
     def _check_state(self, params, state) -> None:
         owner = type(self).__name__
-        missing = [k for k in ("t", *self._buffers, *self._extra_state()) if k not in state]
+        missing = [k for k in self._state_keys if k not in state]
         if missing:
             raise ValueError(f"{owner}: state lacks {missing}; build it with {owner}.init(params).")
         for name in self._buffers:
             buf = state[name]
             if (
-                tuple(buf.shape) != tuple(params.shape)
-                or is_torch(buf) != is_torch(params)
+                not (type(buf) is type(params) or is_torch(buf) == is_torch(params))
+                or tuple(buf.shape) != tuple(params.shape)
                 or buf.dtype != params.dtype
             ):
                 raise ValueError(
@@ -296,7 +404,7 @@ class Optimizer:
 
     def _work(self, like) -> list:
         # per thread too: two threads stepping with one optimizer must not share scratch
-        key = (type(like), tuple(like.shape), str(like.dtype), str(getattr(like, "device", "")),
+        key = (type(like), tuple(like.shape), like.dtype, getattr(like, "device", None),
                threading.get_ident())
         work = self._work_cache.get(key)
         if work is None:
@@ -332,6 +440,10 @@ class Step(SimpleNamespace):
 # Measured on 2 cores (AMD EPYC, 2 MiB L2) with benchmarks/step_throughput.py: smaller blocks pay
 # more Python overhead per NumPy call than they save in cache misses.
 _BLOCK = 1 << 17  # elements per block
+# The numba kernel pays for its call (about a microsecond) from a few thousand elements on: a
+# 64K-element Momentum step takes 2 us as one kernel against 20 us as four NumPy passes. Below
+# this size NumPy runs (and a step on a tiny array never imports numba).
+_FUSE = 1 << 12
 _MIN_PART = 1 << 18  # elements per chunk (so per thread), at least: threads cost more below
 _CHUNKS_PER_THREAD = 8  # chunks per thread on large arrays: fine enough to share out late
 _num_threads_default = min(os.cpu_count() or 1, 4)
@@ -355,6 +467,43 @@ def _run_split(run, n: int) -> None:
         return
     chunk = max(_MIN_PART, n // (_CHUNKS_PER_THREAD * n_threads))
     job = _Job(run, list(range(0, n, chunk)) + [n])
+    for worker in _crew(n_threads - 1):
+        worker.start(job)
+    job.work()
+    job.wait()
+
+
+def _run_kernels(calls: list[tuple]) -> None:
+    """Run ``kernel(*arrays, *args)`` for each call: the fused steps of many arrays at once.
+
+    The arrays (flat, of one size per call) are cut into pieces of about one chunk, small arrays
+    grouped and large ones split as in ``_run_split``, and the pieces shared out between the
+    calling thread and the workers, so a model of many mid-sized tensors uses the threads too.
+    """
+    total = sum(arrays[0].size for _, arrays, _ in calls)
+    n_threads = max(1, min(_num_threads, total // _MIN_PART))
+    if n_threads == 1:
+        for kernel, arrays, args in calls:
+            kernel(*arrays, *args)
+        return
+    chunk = max(_MIN_PART, total // (_CHUNKS_PER_THREAD * n_threads))
+    pieces: list[list] = [[]]
+    filled = 0
+    for kernel, arrays, args in calls:
+        n = arrays[0].size
+        for a in range(0, n, chunk):
+            b = min(a + chunk, n)
+            if filled >= chunk:
+                pieces.append([])
+                filled = 0
+            pieces[-1].append((kernel, [x[a:b] for x in arrays], args))
+            filled += b - a
+
+    def run(i: int, _: int) -> None:
+        for kernel, arrays, args in pieces[i]:
+            kernel(*arrays, *args)
+
+    job = _Job(run, list(range(len(pieces) + 1)))
     for worker in _crew(n_threads - 1):
         worker.start(job)
     job.work()

@@ -5,8 +5,10 @@ kernel performs, element by element, exactly the operations of its rule's ``_upd
 order, in the params' dtype (coefficients rounded to it first, as NumPy rounds a Python float), with
 numba's default strict IEEE semantics (no fastmath, so no fused multiply-add and no reassociation):
 the results are bit-for-bit those of the NumPy path, which the tests check for every rule in float32
-and float64. Used only for NumPy arrays that the blocked path would take (large, contiguous, float
-hyperparameters) and only when numba is importable; ``set_accelerator("numpy")`` turns it off.
+and float64. Used only for contiguous NumPy arrays with float (not batched) hyperparameters, of
+4096 elements or more in ``step`` and of any size in ``step_many``, and only when numba is
+importable; ``set_accelerator("numpy")`` turns it off. Unlike NumPy, a kernel does not warn on
+overflow or on an invalid value: the inf or nan it produces is the same.
 
 Threads. A large step runs the kernel over chunks of the arrays, shared out between the calling
 thread and ``get_num_threads() - 1`` persistent Python threads of descentlab's own (the kernels

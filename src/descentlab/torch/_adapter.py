@@ -23,9 +23,11 @@ class TorchOptimizer(torch.optim.Optimizer):
     and Python numbers, so ``state_dict()`` survives ``torch.save`` / ``torch.load(weights_only=
     True)``.
 
-    On the CPU, float32 and float64 parameters are stepped through NumPy views of the same memory
-    (the rule's blocked NumPy path, bit-for-bit the rule); other devices and dtypes run the same
-    rule on the tensors themselves.
+    On the CPU, each parameter group's float32 and float64 parameters are stepped by one
+    ``rule.step_many`` call on NumPy views of their memory (the rule's compiled loops where numba
+    is installed, shared out over threads; bit-for-bit the rule); other devices and dtypes run the
+    same rule on the tensors themselves. A group is checked as a whole before any parameter is
+    written, so a refused step leaves every parameter and state untouched.
 
     Hyperparameters must be Python numbers here (batched arrays are for ``descentlab.optim``).
     Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
@@ -82,26 +84,53 @@ class TorchOptimizer(torch.optim.Optimizer):
                 loss = closure()
         for index, group in enumerate(self.param_groups):
             rule = self._rule_for(index)
+            items = []
             for p in group["params"]:
-                if p.grad is None:
+                g = p.grad
+                if g is None:
                     continue
-                if p.grad.is_sparse:
+                if g.is_sparse:
                     raise ValueError(f"{type(self).__name__} does not support sparse gradients.")
                 state = self.state[p]
                 if not state:
                     state.update(rule.init(p.detach()))
-                self._apply(rule, p.detach(), p.grad.detach(), state)
+                items.append((p.detach(), g.detach() if g.requires_grad else g, state))
+            if items:
+                self._step_group(rule, items)
         return loss
 
-    def _apply(self, rule, p, g, state) -> None:
-        if (self._numpy_views and p.device.type == "cpu" and p.dtype in _NUMPY_DTYPES
-                and g.dtype == p.dtype and g.device == p.device):
-            view = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in state.items()}
-            rule.step(p.numpy(), g.numpy(), view)
-            for k, v in view.items():
-                if not isinstance(v, np.ndarray):
-                    state[k] = v  # the scalars: t, Nadam's mu_product
-        else:
+    def _step_group(self, rule, items: list) -> None:
+        """Step a group's ``(param, grad, state)`` items; all are checked before any is written.
+
+        CPU float32 / float64 tensors go to ``rule.step_many`` as NumPy views of their memory
+        (one call for the group); the others (GPU, other dtypes) to ``rule.step`` one by one.
+        """
+        views, others = [], []
+        for item in items:
+            p, g, state = item
+            if self._numpy_views and p.is_cpu and p.dtype in _NUMPY_DTYPES and g.dtype == p.dtype:
+                views.append(item)
+            else:
+                others.append(item)
+        for p, g, state in others:  # refuse before stepping anything
+            rule._check_params(p)
+            rule._check_grad(p, g)
+            rule._check_state(p, state)
+        if views:
+            buffers = rule._buffers
+            numpy_states = []
+            for _, _, state in views:
+                view = dict(state)
+                for name in buffers:
+                    if torch.is_tensor(view[name]):
+                        view[name] = view[name].numpy()
+                numpy_states.append(view)
+            rule.step_many([p.numpy() for p, _, _ in views], [g.numpy() for _, g, _ in views],
+                           numpy_states)
+            for (_, _, state), view in zip(views, numpy_states):
+                for name in rule._scalar_keys:
+                    state[name] = view[name]  # t, Nadam's mu_product: the buffers are shared
+        for p, g, state in others:
             rule.step(p, g, state)
 
 
@@ -143,13 +172,16 @@ class NAG(TorchOptimizer):
 
     rule = optim.NAG
 
-    def _apply(self, rule, p, g, state) -> None:
-        rule._check_params(p)  # refuse before converting, so a refused step changes nothing
-        rule._check_grad(p, g)
-        rule._check_state(p, state)
-        p.add_(state["v"], alpha=rule.gamma)  # theta = phi + gamma v
-        super()._apply(rule, p, g, state)  # the lecture's step, g taken at phi = lookahead(theta)
-        p.sub_(state["v"], alpha=rule.gamma)  # phi = theta - gamma v
+    def _step_group(self, rule, items: list) -> None:
+        for p, g, state in items:  # refuse before converting, so a refused step changes nothing
+            rule._check_params(p)
+            rule._check_grad(p, g)
+            rule._check_state(p, state)
+        for p, _, state in items:
+            p.add_(state["v"], alpha=rule.gamma)  # theta = phi + gamma v
+        super()._step_group(rule, items)  # the lecture's step, g taken at phi = lookahead(theta)
+        for p, _, state in items:
+            p.sub_(state["v"], alpha=rule.gamma)  # phi = theta - gamma v
 
     def theta(self, p: torch.Tensor) -> torch.Tensor:
         """The lecture's iterate ``theta = phi + gamma * v`` of parameter ``p`` (a new tensor)."""

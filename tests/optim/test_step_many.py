@@ -1,0 +1,176 @@
+"""``step_many``: a model's arrays in one call, bit for bit ``step`` on each, checked before written.
+
+The reference is ``step`` on each array in turn on the plain whole-array NumPy path (no blocks, no
+threads, no numba), which test_rules checks against the lecture's formulas.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from optim_cases import CASES, IDS, grad_fn
+
+from descentlab import optim
+from descentlab.optim import _base
+
+HAS_NUMBA = optim.get_accelerator() == "numba"
+ACCELERATORS = ["numpy", *(["numba"] if HAS_NUMBA else [])]
+# a model's arrays: a 0-d scalar, biases, small and mid-sized weights, one of several chunks
+SHAPES = [(), (3,), (16,), (7, 5), (64, 80), (3, 50, 67)]
+
+
+@pytest.fixture(autouse=True)
+def restore_settings():
+    yield
+    _base.set_num_threads(_base._num_threads_default)
+    _base.set_accelerator("numba")
+
+
+def model(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [np.asarray(rng.standard_normal(shape), dtype=dtype) for shape in SHAPES]
+
+
+def steps_one_by_one(opt, arrays, steps):
+    _base.set_num_threads(0)
+    _base.set_accelerator("numpy")
+    try:
+        states = [opt.init(a) for a in arrays]
+        for _ in range(steps):
+            for a, s in zip(arrays, states):
+                opt.step(a, grad_fn(opt.lookahead(a, s)).astype(a.dtype), s)
+        return states
+    finally:
+        _base.set_num_threads(_base._num_threads_default)
+        _base.set_accelerator("numba")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_step_many_is_bit_for_bit_step_on_each(case, dtype, accelerator, threads, monkeypatch):
+    monkeypatch.setattr(_base, "_MIN_PART", 1000)  # so that the arrays are shared out to threads
+    monkeypatch.setattr(_base, "_BLOCK", 400)
+    opt = case.make()
+    expected = model(dtype)
+    expected_states = steps_one_by_one(opt, expected, 5)
+
+    _base.set_accelerator(accelerator)
+    _base.set_num_threads(threads)
+    arrays = model(dtype)
+    states = [opt.init(a) for a in arrays]
+    for _ in range(5):
+        opt.step_many(arrays, [grad_fn(opt.lookahead(a, s)).astype(dtype)
+                               for a, s in zip(arrays, states)], states)
+    for a, b, sa, sb in zip(arrays, expected, states, expected_states, strict=True):
+        assert a.dtype == dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+        for name in case.buffers:
+            np.testing.assert_array_equal(sa[name], sb[name])
+        assert sa["t"] == sb["t"] == 5
+        for name in case.extra_state:
+            assert sa[name] == sb[name]
+
+
+def test_step_many_mixes_numpy_torch_and_batched_entries():
+    """Any entry ``step`` takes: a torch tensor, an array with a batched (per-run) lr."""
+    lr = np.array([[0.01], [0.1]])
+    batched, plain = optim.Adam(lr=lr), optim.Adam(lr=0.05)
+    x = np.ones((2, 3))
+    s = batched.init(x)
+    batched.step_many([x], [np.ones((2, 3))], [s])  # Adam's first step: lr * sign(g)
+    np.testing.assert_allclose(x, 1 - np.broadcast_to(lr, (2, 3)), rtol=1e-7)  # eps
+
+    w, t = np.ones(5), torch.ones(5, dtype=torch.float64)
+    states = [plain.init(w), plain.init(t)]
+    plain.step_many([w, t], [np.full(5, 2.0), torch.full((5,), 2.0, dtype=torch.float64)],
+                    states)
+    np.testing.assert_array_equal(t.numpy(), w)
+    np.testing.assert_allclose(w, 0.95, rtol=1e-7)
+
+
+def corrupt_cases():
+    def bad_grad_shape(g, s):
+        g[2] = np.ones(4)
+
+    def bad_state(g, s):
+        s[2]["m"] = np.zeros(3, dtype=np.float32)
+
+    def nan_kind(g, s):
+        g[2] = np.ones(16, dtype=np.int64)
+
+    def missing(g, s):
+        del s[2]["v"]
+
+    return [
+        (bad_grad_shape, r"entry 2: Adam: grad has shape \(4,\) but params has shape \(16,\)"),
+        (bad_state, r"entry 2: Adam: state\['m'\] is ndarray\(shape=\(3,\), dtype=float32\)"),
+        (nan_kind, r"entry 2: Adam: grad must have a floating dtype"),
+        (missing, r"entry 2: Adam: state lacks \['v'\]"),
+    ]
+
+
+@pytest.mark.parametrize("corrupt, message", corrupt_cases(),
+                         ids=["grad-shape", "state-shape", "int-grad", "missing-buffer"])
+def test_refused_call_leaves_every_entry_untouched(corrupt, message):
+    opt = optim.Adam(lr=0.1)
+    arrays = model(np.float64)
+    states = [opt.init(a) for a in arrays]
+    opt.step_many(arrays, [np.ones_like(a) for a in arrays], states)  # state is not all zeros
+    grads = [np.ones_like(a) for a in arrays]
+    corrupt(grads, states)
+    before = [a.copy() for a in arrays]
+    before_states = [{k: np.copy(v) for k, v in s.items()} for s in states]
+    with pytest.raises(ValueError, match=message):
+        opt.step_many(arrays, grads, states)
+    for a, b, s, bs in zip(arrays, before, states, before_states):
+        np.testing.assert_array_equal(a, b)  # entries 0 and 1 (checked fine) too
+        assert s.keys() == bs.keys()
+        for k in s:
+            np.testing.assert_array_equal(s[k], bs[k])
+
+
+def test_repeated_or_unmatched_entries_are_refused():
+    opt = optim.Momentum()
+    w, b = np.ones(3), np.ones(2)
+    sw, sb = opt.init(w), opt.init(b)
+    with pytest.raises(ValueError, match="got 2 params, 1 grads and 2 states"):
+        opt.step_many([w, b], [np.ones(3)], [sw, sb])
+    with pytest.raises(ValueError, match="entry 2 has the same params as entry 0"):
+        opt.step_many([w, b, w], [np.ones(3), np.ones(2), np.ones(3)], [sw, sb, opt.init(w)])
+    with pytest.raises(ValueError, match="entry 1 has the same state as entry 0"):
+        opt.step_many([w, w.copy()], [np.ones(3), np.ones(3)], [sw, sw])
+    with pytest.raises(TypeError, match="entry 1: expected a NumPy array or a torch tensor"):
+        opt.step_many([w, [1.0, 2.0]], [np.ones(3), np.ones(2)], [sw, sb])
+    assert sw["t"] == sb["t"] == 0 and (w == 1).all()
+    opt.step_many([], [], [])  # nothing to do
+
+
+def test_kernels_of_many_arrays_cover_each_element_once(monkeypatch):
+    """``_run_kernels`` cuts large arrays and groups small ones: each element exactly once."""
+    monkeypatch.setattr(_base, "_MIN_PART", 1000)
+    sizes = [0, 1, 999, 1000, 1001, 5000, 3, 12_345]
+    seen = [np.zeros(n, dtype=int) for n in sizes]
+    lock = threading.Lock()
+    threads = set()
+
+    def kernel(x, k):
+        with lock:
+            x += k
+            threads.add(threading.get_ident())
+
+    _base.set_num_threads(3)
+    _base._run_kernels([(kernel, (x,), (1,)) for x in seen])
+    for x in seen:
+        np.testing.assert_array_equal(x, 1)
+    assert 1 < len(threads) <= 3 or len(threads) == 1  # the workers may all be late
+    _base.set_num_threads(1)
+    threads.clear()
+    _base._run_kernels([(kernel, (x,), (2,)) for x in seen])
+    assert threads == {threading.get_ident()}
+    for x in seen:
+        np.testing.assert_array_equal(x, 3)
