@@ -1,4 +1,4 @@
-"""``step_many``: a model's arrays in one call, bit for bit ``step`` on each, checked before written.
+"""``step_many``: a model's arrays in one call, bit for bit ``step`` on each, checked first.
 
 The reference is ``step`` on each array in turn on the plain whole-array NumPy path (no blocks, no
 threads, no numba), which test_rules checks against the lecture's formulas.
@@ -40,7 +40,7 @@ def steps_one_by_one(opt, arrays, steps):
     try:
         states = [opt.init(a) for a in arrays]
         for _ in range(steps):
-            for a, s in zip(arrays, states):
+            for a, s in zip(arrays, states, strict=True):
                 opt.step(a, grad_fn(opt.lookahead(a, s)).astype(a.dtype), s)
         return states
     finally:
@@ -65,7 +65,7 @@ def test_step_many_is_bit_for_bit_step_on_each(case, dtype, accelerator, threads
     states = [opt.init(a) for a in arrays]
     for _ in range(5):
         opt.step_many(arrays, [grad_fn(opt.lookahead(a, s)).astype(dtype)
-                               for a, s in zip(arrays, states)], states)
+                               for a, s in zip(arrays, states, strict=True)], states)
     for a, b, sa, sb in zip(arrays, expected, states, expected_states, strict=True):
         assert a.dtype == dtype and a.shape == b.shape
         np.testing.assert_array_equal(a, b)
@@ -127,7 +127,7 @@ def test_refused_call_leaves_every_entry_untouched(corrupt, message):
     before_states = [{k: np.copy(v) for k, v in s.items()} for s in states]
     with pytest.raises(ValueError, match=message):
         opt.step_many(arrays, grads, states)
-    for a, b, s, bs in zip(arrays, before, states, before_states):
+    for a, b, s, bs in zip(arrays, before, states, before_states, strict=True):
         np.testing.assert_array_equal(a, b)  # entries 0 and 1 (checked fine) too
         assert s.keys() == bs.keys()
         for k in s:

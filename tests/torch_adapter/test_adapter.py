@@ -302,7 +302,7 @@ def test_refused_group_step_leaves_every_parameter_untouched(name, backend):
     opt.state[params[-1]][buffer] = torch.zeros(7, dtype=torch.float64)
     with pytest.raises(ValueError, match="build the state with"):
         opt.step()
-    for p, b, s in zip(params[:-1], before, states):
+    for p, b, s in zip(params[:-1], before, states, strict=False):  # all but the last
         torch.testing.assert_close(p.detach(), b, rtol=0, atol=0)
         for k, v in s.items():
             assert torch.equal(torch.as_tensor(opt.state[p][k]), torch.as_tensor(v))
@@ -311,7 +311,7 @@ def test_refused_group_step_leaves_every_parameter_untouched(name, backend):
 
 @pytest.mark.parametrize("name", ["Momentum", "RMSProp", "AdaDelta", "Adam", "Nadam"])
 def test_float32_group_is_bit_for_bit_the_rule_on_each_tensor(name):
-    """The adapter steps a group in one ``step_many`` call: the rule's own bits, tensor by tensor."""
+    """The adapter steps a group in one ``step_many`` call: the rule's bits, tensor by tensor."""
     torch.set_default_dtype(torch.float32)
     model = torch.nn.Sequential(torch.nn.Linear(64, 80), torch.nn.Tanh(), torch.nn.Linear(80, 3))
     opt = getattr(dt, name)(model.parameters(), lr=0.01)
@@ -321,10 +321,10 @@ def test_float32_group_is_bit_for_bit_the_rule_on_each_tensor(name):
     g = torch.Generator().manual_seed(0)
     for _ in range(4):
         grads = [torch.randn(p.shape, generator=g) for p in model.parameters()]
-        for p, grad in zip(model.parameters(), grads):
+        for p, grad in zip(model.parameters(), grads, strict=True):
             p.grad = grad.clone()
         opt.step()
-        for a, s, grad in zip(arrays, states, grads):
+        for a, s, grad in zip(arrays, states, grads, strict=True):
             rule.step(a, grad.numpy(), s)
     for p, a, s in zip(model.parameters(), arrays, states, strict=True):
         np.testing.assert_array_equal(p.detach().numpy(), a)

@@ -194,7 +194,7 @@ class Optimizer:
                             if first.setdefault(id(o), i) != i)
                 raise ValueError(f"{owner}.step_many: entry {j} has the same {what} as entry "
                                  f"{i}; give each array once.")
-        for i, (p, g, s) in enumerate(zip(params, grads, states)):
+        for i, (p, g, s) in enumerate(zip(params, grads, states, strict=True)):
             try:
                 self._check(p, g, s)
             except (ValueError, TypeError) as e:
@@ -202,7 +202,7 @@ class Optimizer:
         plans: dict = {}  # (kernel, coefficients) by scalar state and dtype
         fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
         buffers, only_t = self._buffers, self._scalar_keys == ("t",)
-        for p, g, s in zip(params, grads, states):
+        for p, g, s in zip(params, grads, states, strict=True):
             s["t"] += 1
             self._advance(s)
             if type(p) is not np.ndarray or not self._blockable(p, g, s, 0):

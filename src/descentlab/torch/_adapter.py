@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from descentlab import optim
@@ -127,7 +126,7 @@ class TorchOptimizer(torch.optim.Optimizer):
                 numpy_states.append(view)
             rule.step_many([p.numpy() for p, _, _ in views], [g.numpy() for _, g, _ in views],
                            numpy_states)
-            for (_, _, state), view in zip(views, numpy_states):
+            for (_, _, state), view in zip(views, numpy_states, strict=True):
                 for name in rule._scalar_keys:
                     state[name] = view[name]  # t, Nadam's mu_product: the buffers are shared
         for p, g, state in others:
