@@ -30,11 +30,13 @@ release the GIL), see ``_base._run_split``. Decision, measured on the 2-core mac
   fork-safe (a forked child starts new threads), thread-safe (each step is its own job; a
   worker helps whichever step woke it last).
 
-With it, three runs of ``benchmarks/step_throughput.py`` (load < 1) gave Momentum numpy/foreach
-0.75, 0.85, 0.81 at 1M (was 1.13-1.28) and 0.59, 0.60, 0.57 at 16M; the torch adapter over
-torch.optim's default SGD 1.24, 1.40, 1.28 at 1M: still above the 1.25 goal. The adapter steps
-the same kernel; what it adds is torch's ``Optimizer.step`` wrapper and the checks (about
-0.05 ms together), and at 1M it is the step right after an OpenMP-threaded torch call.
+With it, Momentum at 1M, each function timed alone (``benchmarks/step_throughput.py``, 2026-11-26):
+numpy 0.15-0.20 ms, torch foreach 0.20-0.23, fused 0.15-0.20, serial kernel about the same as the
+split one. Waking a worker costs 30-50 us on this virtual machine (futex wake of an idle vCPU),
+about half of a 1M Momentum step's share, so the split gains little there; it pays from Adam at
+1M (0.35 against 0.55 serial). Where the step runs between torch calls, torch's OpenMP threads
+(spinning after each parallel torch call) take the second core and the split gains nothing; the
+torch adapter's Momentum step stays 1.2-1.6x torch.optim's default at 1M (see the README).
 """
 
 from __future__ import annotations
