@@ -330,3 +330,31 @@ def test_float32_group_is_bit_for_bit_the_rule_on_each_tensor(name):
         np.testing.assert_array_equal(p.detach().numpy(), a)
         for k in rule._buffers:
             np.testing.assert_array_equal(opt.state[p][k].numpy(), s[k])
+
+
+DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("pair", PAIRS, ids=[p[0] for p in PAIRS])
+def test_mlp_parity_with_torch_optim_on_device(pair, device):
+    """The parity test on each device present (CUDA where there is one); NAG's look-ahead too."""
+    _, ours_factory, torch_factory, state_map = pair
+    model_a = make_model().to(device)
+    model_b = copy.deepcopy(model_a)
+    ours, theirs = ours_factory(model_a.parameters()), torch_factory(model_b.parameters())
+    x, y = (t.to(device) for t in data())
+    for _ in range(20):
+        for model, opt in ((model_a, ours), (model_b, theirs)):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+    hp = theirs.param_groups[0]
+    for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        assert pa.device.type == device
+        assert rel(pa.detach(), pb.detach()) < RTOL
+        for name, convert in state_map.items():
+            expected, actual = convert(theirs.state[pb], hp), ours.state[pa][name]
+            if torch.is_tensor(expected) and expected.ndim:
+                assert actual.device.type == device
+                assert rel(actual, expected) < RTOL, name
