@@ -160,6 +160,29 @@ def test_ravine_momentum_damps_the_zigzag():
                                          or mom["steps_to_tol"] < sgd["steps_to_tol"])
 
 
+def test_race_legend_sits_outside_both_panels():
+    from descentlab.lab._tour import RACE
+
+    runs = run("rosenbrock", RACE, steps=200)
+    fig = R.plot_race(runs, title="race")
+    ax1, ax2 = fig.axes
+    assert ax1.get_legend() is None and ax2.get_legend() is None
+    (leg,) = fig.legends
+    metrics = runs.metrics()
+    expected = [f"{R.run_label(runs, i)}: {R.metrics_text(metrics[i], steps=200)}"
+                for i in range(len(runs))] + ["tol 0.001"]
+    assert [t.get_text() for t in leg.get_texts()] == expected
+    colors = [ln.get_color() for ln in _run_lines(ax1)]
+    assert [h.get_color() for h in leg.legend_handles[:-1]] == colors
+    # drawn: the legend's box overlaps neither panel (axes, ticks, labels, titles included)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = leg.get_window_extent(renderer)
+    for ax in (ax1, ax2):
+        assert not box.overlaps(ax.get_tightbbox(renderer))
+    assert box.y1 < min(ax1.get_window_extent().y0, ax2.get_window_extent().y0)
+
+
 # --------------------------------------------------------------------------- maps
 def test_basins_classes_against_direct_nearest_minimum():
     s = surfaces.get("himmelblau")

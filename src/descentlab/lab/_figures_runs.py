@@ -155,11 +155,24 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
 
 
 def plot_race(runs, *, tol: float = 1e-3, title: str | None = None, bounds=None):
-    """Paths on contours (left, metrics in the legend) and loss vs step (right), side by side."""
-    fig = new_figure(figsize=(13, 5.2))
+    """Paths on contours (left) and loss vs step (right), side by side, with one legend below
+    both panels: each run's label and metrics (as :func:`plot_paths` writes them) and the
+    tolerance line. The legend sits outside the axes, so it covers no path and no curve however
+    the runs go; the figure grows by its height (two columns, one row per two entries).
+    """
+    ncols = 2 if len(runs) > 1 else 1
+    rows = -(-(len(runs) + 1) // ncols)
+    fig = new_figure(figsize=(13, 5.2 + 0.19 * rows))
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.35, 1])
-    plot_paths(runs, ax=ax1, tol=tol, bounds=bounds)
-    plot_loss_vs_step(runs, ax=ax2, tol=tol)
+    plot_paths(runs, ax=ax1, tol=tol, bounds=bounds, legend=False)
+    plot_loss_vs_step(runs, ax=ax2, tol=tol, legend=False)
+    handles, labels = ax1.get_legend_handles_labels()  # one line per run, metrics in the label
+    for h, lab in zip(*ax2.get_legend_handles_labels(), strict=True):
+        if not str(h.get_gid()).startswith("run:"):  # the tolerance line
+            handles.append(h)
+            labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=8,
+               frameon=False, handlelength=2.2, columnspacing=2.5)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
