@@ -221,6 +221,100 @@ def test_export_round_trip(tmp_path):
     assert header.startswith("run,step,x,y,loss,optimizer,hyperparameters")
 
 
+FIXED_CSV = ["run", "step", "x", "y", "loss", "optimizer", "hyperparameters", "start_x",
+             "start_y", "seed", "batch_size", "diverged_at", "surface"]
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def test_export_carries_recorded_states(tmp_path):
+    import csv
+
+    s = surfaces.get("ravine")  # J = 0.05 x^2 + 5 y^2, so g = (0.1 x, 10 y)
+    specs = [("momentum", {"lr": 0.05, "gamma": 0.9}), ("adam", {"lr": 0.1}),
+             ("gd", {"lr": 0.25})]  # GD: y multiplies by 1 - 0.25 * 10 = -1.5 each step
+    r = lab.run(s, specs, np.array([[-8.0, 2.0]]), steps=10, record_state=True)
+    assert r.diverged_at.tolist() == [-1, -1, 7]  # NaN states after divergence are exported too
+    symbols = ["grad", "lookahead", "step_size", "v", "m"]
+    assert list(r.states) == symbols
+    r.to_csv(tmp_path / "r.csv")
+    r.to_json(tmp_path / "r.json")
+
+    # CSV, read with the standard library: <symbol>_x, <symbol>_y after the fixed columns
+    with open(tmp_path / "r.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert reader.fieldnames == FIXED_CSV + [f"{k}_{a}" for k in symbols for a in "xy"]
+    assert len(rows) == 3 * 11
+    for row in rows:
+        i, t = int(row["run"]), int(row["step"])
+        for k in symbols:
+            for a, axis in enumerate("xy"):
+                assert _same(float(row[f"{k}_{axis}"]), r.states[k][t, i, a]), (k, i, t, axis)
+    # Momentum by hand: v1 = lr g0 with g0 = (0.1 * -8, 10 * 2); v2 = gamma v1 + lr g(theta0 - v1)
+    v = {int(row["step"]): (float(row["v_x"]), float(row["v_y"]))
+         for row in rows if row["run"] == "0"}
+    assert v[0] == (0.0, 0.0)
+    assert v[1] == pytest.approx((0.05 * -0.8, 0.05 * 20.0), rel=1e-15)
+    assert v[2] == pytest.approx((0.9 * -0.04 + 0.05 * 0.1 * -7.96, 0.9 * 1.0 + 0.05 * 10 * 1.0),
+                                 rel=1e-14)
+    assert all(row["m_x"] == "nan" for row in rows if row["run"] != "1")  # Adam's buffer only
+
+    # JSON: each run's "states" mapping, [x, y] per step, NaN as null
+    doc = json.loads((tmp_path / "r.json").read_text())
+    for i, item in enumerate(doc["runs"]):
+        assert list(item["states"]) == symbols
+        for k in symbols:
+            got = np.array([[np.nan if c is None else c for c in p] for p in item["states"][k]])
+            assert got.shape == (11, 2)
+            assert np.array_equal(got, r.states[k][:, i], equal_nan=True)
+    assert doc["runs"][0]["states"]["v"][1] == pytest.approx([-0.04, 1.0], rel=1e-15)
+    assert doc["runs"][2]["states"]["grad"][8] == [None, None]  # frozen after divergence
+
+    # lab.load reads both back, states included
+    for name in ("r.csv", "r.json"):
+        back = lab.load(tmp_path / name)
+        assert list(back.states) == symbols and back.settings["record_state"] is True
+        for k in symbols:
+            assert np.array_equal(back.states[k], r.states[k], equal_nan=True)
+        assert np.array_equal(back.trajectories, r.trajectories, equal_nan=True)
+
+
+def test_export_without_states_keeps_the_plain_format(tmp_path):
+    import csv
+
+    s = surfaces.get("ravine")
+    specs = [("momentum", {"lr": 0.05}), ("gd", {"lr": 0.25})]
+    plain = lab.run(s, specs, np.array([[-8.0, 2.0]]), steps=9)
+    rec = lab.run(s, specs, np.array([[-8.0, 2.0]]), steps=9, record_state=True)
+    rec.states["t"] = np.arange(10)  # not (steps+1, runs, 2): left out of both files
+    for run_, name in ((plain, "plain"), (rec, "rec")):
+        run_.to_csv(tmp_path / f"{name}.csv")
+        run_.to_json(tmp_path / f"{name}.json")
+    with open(tmp_path / "plain.csv", newline="") as f:
+        plain_rows = list(csv.reader(f))
+    with open(tmp_path / "rec.csv", newline="") as f:
+        rec_rows = list(csv.reader(f))
+    assert plain_rows[0] == FIXED_CSV and all(len(row) == 13 for row in plain_rows)
+    assert "t_x" not in rec_rows[0] and len(rec_rows[0]) == 13 + 2 * 4
+    assert [row[:13] for row in rec_rows] == plain_rows  # states only add columns
+    plain_doc = json.loads((tmp_path / "plain.json").read_text())
+    rec_doc = json.loads((tmp_path / "rec.json").read_text())
+    assert all("states" not in item for item in plain_doc["runs"])
+    assert all(sorted(item["states"]) == ["grad", "lookahead", "step_size", "v"]
+               for item in rec_doc["runs"])
+    for a, b in zip(plain_doc["runs"], rec_doc["runs"], strict=True):
+        b.pop("states")
+        assert a == b
+    assert lab.load(tmp_path / "plain.csv").states is None
+    assert lab.load(tmp_path / "plain.json").states is None
+    rec.states["start"] = rec.states["v"]  # its columns would repeat start_x, start_y
+    with pytest.raises(ValueError, match="'start_x' would repeat a fixed column"):
+        rec.to_csv(tmp_path / "clash.csv")
+
+
 def test_data_surface_json_round_trip(tmp_path):
     s = surfaces.linear_fit("mae", n=20, outliers=2, seed=1)
     r = lab.run(s, ("sgd", {"lr": 0.1}), steps=5, batch_size=4, seed=3)

@@ -268,8 +268,14 @@ class Runs:
         """Write every trajectory point as a CSV row (written atomically: temp file, then rename).
 
         Columns: run, step, x, y, loss, optimizer, hyperparameters (JSON), start_x, start_y, seed,
-        batch_size, diverged_at, surface (the surface's name). Non-finite values are written as
-        ``nan`` / ``inf`` (Python's float spelling).
+        batch_size, diverged_at, surface (the surface's name). With recorded ``states``
+        (``record_state=True``) two columns follow per state symbol, in ``states``' order:
+        ``<symbol>_x`` and ``<symbol>_y``, the state's two axes at that row's step (``grad_x,
+        grad_y, lookahead_x, lookahead_y, step_size_x, step_size_y, v_x, v_y, ...``; NaN where a
+        run's optimizer has no such buffer, or no step follows). State entries whose shape is
+        not (steps+1, runs, 2) are not written; without states the columns are exactly the
+        thirteen above. Non-finite values are written as ``nan`` / ``inf`` (Python's float
+        spelling). :func:`descentlab.lab.load` reads the file back, states included.
         """
         from descentlab.lab import _io
 
@@ -277,7 +283,14 @@ class Runs:
 
     def to_json(self, path) -> None:
         """Write the settings, the surface's spec and every run (metadata, trajectory, losses,
-        diverged_at) as JSON, atomically; non-finite numbers become ``null``."""
+        diverged_at) as JSON, atomically; non-finite numbers become ``null``.
+
+        With recorded ``states`` each run also has ``"states": {symbol: [[x, y] per step]}``
+        (the run's slice of ``Runs.states[symbol]``, shape (steps+1, 2) like its
+        ``"trajectory"``); state entries whose shape is not (steps+1, runs, 2) are left out.
+        Without states the file has no ``"states"`` key. :func:`descentlab.lab.load` reads it
+        back, states included.
+        """
         from descentlab.lab import _io
 
         _io.write_json(self, path)
