@@ -174,3 +174,85 @@ def test_kernels_of_many_arrays_cover_each_element_once(monkeypatch):
     assert threads == {threading.get_ident()}
     for x in seen:
         np.testing.assert_array_equal(x, 3)
+
+
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("name", ["GD", "RMSProp", "Adam"])
+def test_grads_of_another_dtype_take_steps_path(name, accelerator):
+    """A float64 grad for float32 params (and back) is NumPy's mixed arithmetic, as in ``step``;
+    an entry of matching dtypes before it must not lend it its compiled loop."""
+    _base.set_accelerator(accelerator)
+    opt = optim.get(name, lr=0.01)
+    rng = np.random.default_rng(0)
+    pairs = [(p, g) for p in (np.float32, np.float64) for g in (np.float32, np.float64)] * 2
+    sizes = [10] * 4 + [5000] * 4
+    arrays = [rng.standard_normal(n).astype(p) for (p, _), n in zip(pairs, sizes, strict=True)]
+    grads = [rng.standard_normal(n).astype(g) for (_, g), n in zip(pairs, sizes, strict=True)]
+    expected = [a.copy() for a in arrays]
+    states, expected_states = [opt.init(a) for a in arrays], [opt.init(a) for a in expected]
+    for _ in range(3):
+        opt.step_many(arrays, grads, states)
+        for a, g, s in zip(expected, grads, expected_states, strict=True):
+            opt.step(a, g, s)
+    for a, b in zip(arrays, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_big_endian_arrays_step_like_native_ones():
+    """numba's kernels take native byte order only; other floats take the NumPy path."""
+    opt = optim.Adam(lr=0.1)
+    for n in (10, 5000):
+        native = np.linspace(-1, 1, n)
+        swapped = native.astype(">f8")
+        g = np.cos(native)
+        s_native, s_swapped, s_many = opt.init(native), opt.init(swapped), None
+        many = swapped.copy()
+        s_many = opt.init(many)
+        opt.step(native, g, s_native)
+        opt.step(swapped, g.astype(">f8"), s_swapped)
+        opt.step_many([many], [g.astype(">f8")], [s_many])
+        np.testing.assert_array_equal(swapped, native)
+        np.testing.assert_array_equal(many, native)
+
+
+def test_views_sharing_elements_are_refused_and_disjoint_views_are_not():
+    opt = optim.Momentum(lr=0.1)
+    x = np.ones(6)
+    for a, b in ((x, x[:2]), (x.reshape(2, 3), x.reshape(2, 3).T), (x[1:4], x[3:])):
+        states = [opt.init(a), opt.init(b)]
+        with pytest.raises(ValueError, match="entries 0 and 1 share memory"):
+            opt.step_many([a, b], [np.ones_like(a), np.ones_like(b)], states)
+        assert (x == 1).all() and states[0]["t"] == 0
+    even, odd = x[::2], x[1::2]
+    opt.step_many([even, odd], [np.ones(3), 2 * np.ones(3)], [opt.init(even), opt.init(odd)])
+    np.testing.assert_allclose(x, [0.9, 0.8] * 3)
+
+
+def test_read_only_params_and_odd_step_counts_are_refused_before_any_write():
+    opt = optim.Adam(lr=0.1)
+    w, frozen = np.ones(5000), np.ones(5000)
+    frozen.flags.writeable = False
+    sw, sf = opt.init(w), opt.init(np.ones(5000))
+    for step in (lambda: opt.step(frozen, np.ones(5000), sf),
+                 lambda: opt.step_many([w, frozen], [np.ones(5000)] * 2, [sw, sf])):
+        with pytest.raises(ValueError, match="params is read-only"):
+            step()
+    assert sw["t"] == sf["t"] == 0 and (w == 1).all() and (sw["m"] == 0).all()
+
+    sw["v"].flags.writeable = False
+    with pytest.raises(ValueError, match=r"state\['v'\] is read-only"):
+        opt.step(w, np.ones(5000), sw)
+    sw["v"].flags.writeable = True
+    for bad in (np.array(3), 2.0, True, -1):  # np.load gives 0-d arrays back
+        sw["t"] = bad
+        with pytest.raises(ValueError, match=r"state\['t'\] must be the step count"):
+            opt.step_many([w], [np.ones(5000)], [sw])
+        assert (w == 1).all()
+    sw["t"] = np.int64(0)  # a NumPy integer is a step count
+    opt.step_many([w], [np.ones(5000)], [sw])
+    assert sw["t"] == 1 and np.allclose(w, 0.9)
+    nadam = optim.Nadam(variant="torch")
+    s = nadam.init(w)
+    s["mu_product"] = np.array(1.0)
+    with pytest.raises(ValueError, match=r"state\['mu_product'\] must be a float"):
+        nadam.step_many([w], [np.ones(5000)], [s])

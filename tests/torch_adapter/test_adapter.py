@@ -358,3 +358,15 @@ def test_mlp_parity_with_torch_optim_on_device(pair, device):
             if torch.is_tensor(expected) and expected.ndim:
                 assert actual.device.type == device
                 assert rel(actual, expected) < RTOL, name
+
+
+def test_a_parameter_listed_twice_in_a_group_is_refused():
+    p, q = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
+    with pytest.raises(ValueError, match=r"lists one parameter twice \(positions 0 and 2\)"):
+        dt.Adam([p, q, p])
+    opt = dt.Adam([p])
+    with pytest.raises(ValueError, match="lists one parameter twice"):
+        opt.add_param_group({"params": iter([q, q])})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": (t for t in [q])})  # a generator is read once, and kept
+    assert opt.param_groups[1]["params"] == [q]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import numbers
 import os
 import threading
 from dataclasses import dataclass
@@ -164,8 +165,10 @@ class Optimizer:
         """``step`` on each array of a model at once, e.g. every layer's weights and biases.
 
         ``params``, ``grads`` and ``states`` are sequences of equal length: one array, its
-        gradient and its own state (from ``init``) per entry. Every entry is checked before any
-        is written, so a refused call leaves all of them untouched. The results are bit-for-bit
+        gradient and its own state (from ``init``) per entry, each array given once (an array
+        twice, or two views sharing elements of one array, are refused; a grad must not share
+        memory with another entry's params or state). Every entry is checked before any is
+        written, so a refused call leaves all of them untouched. The results are bit-for-bit
         those of calling ``step`` on each entry in turn; what changes is the speed on many small
         arrays: where numba is installed, each array runs as its rule's compiled loop whatever
         its size (``step`` leaves arrays under 4096 elements to NumPy, so that a small problem
@@ -199,13 +202,16 @@ class Optimizer:
                 self._check(p, g, s)
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{owner}.step_many, entry {i}: {e}") from None
+        _check_no_shared_memory(owner, params)
         plans: dict = {}  # (kernel, coefficients) by scalar state and dtype
         fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
         buffers, only_t = self._buffers, self._scalar_keys == ("t",)
+        numba = _accelerator == "numba"
         for p, g, s in zip(params, grads, states, strict=True):
             s["t"] += 1
             self._advance(s)
-            if type(p) is not np.ndarray or not self._blockable(p, g, s, 0):
+            if (not numba or type(p) is not np.ndarray or p.dtype not in _KERNEL_DTYPES
+                    or g.dtype != p.dtype or not self._blockable(p, g, s, 0)):
                 self._update_any(p, g, s, 0)
                 continue
             key = (s["t"], p.dtype) if only_t else (*(s[k] for k in self._scalar_keys), p.dtype)
@@ -295,7 +301,7 @@ class Optimizer:
         Besides the arrays' dtype, the result depends on the scalar state only (``t``, ...).
         """
         if (_accelerator != "numba" or type(params) is not np.ndarray
-                or grad.dtype != params.dtype or params.dtype.char not in "fd"
+                or params.dtype not in _KERNEL_DTYPES or grad.dtype != params.dtype
                 or not self._blockable(params, grad, state, fuse_from)):
             return None
         plan = self._kernel(state)
@@ -331,12 +337,15 @@ class Optimizer:
         """All of a step's checks; the common case (NumPy, float, matching) in short first."""
         if (type(params) is np.ndarray and type(grad) is np.ndarray and not self._batched
                 and params.dtype.kind == "f" and grad.dtype.kind == "f"
-                and grad.shape == params.shape and isinstance(state, dict)
-                and state.keys() >= self._state_key_set):
+                and grad.shape == params.shape and params.flags.writeable
+                and isinstance(state, dict) and state.keys() >= self._state_key_set
+                and type(state["t"]) is int and state["t"] >= 0
+                and all(type(state[k]) is float for k in self._scalar_keys[1:])):
             shape, dtype = params.shape, params.dtype
             for name in self._buffers:
                 buf = state[name]
-                if type(buf) is not np.ndarray or buf.shape != shape or buf.dtype != dtype:
+                if (type(buf) is not np.ndarray or buf.shape != shape or buf.dtype != dtype
+                        or not buf.flags.writeable):
                     break
             else:
                 return
@@ -352,6 +361,9 @@ class Optimizer:
                 f"{owner}: params must have a floating dtype to be updated in place, "
                 f"got {describe(params)}."
             )
+        if isinstance(params, np.ndarray) and not params.flags.writeable:
+            raise ValueError(f"{owner}: params is read-only ({describe(params)}), and the step "
+                             "updates it in place; pass a writeable copy (np.array(params)).")
         if self._batched:
             shape = tuple(params.shape)
             for name, value in self._batched:
@@ -390,6 +402,17 @@ class Optimizer:
         missing = [k for k in self._state_keys if k not in state]
         if missing:
             raise ValueError(f"{owner}: state lacks {missing}; build it with {owner}.init(params).")
+        t = state["t"]
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+            raise ValueError(f"{owner}: state['t'] must be the step count, an int >= 0; got "
+                             f"{type(t).__name__} {t!r} (a state read back with np.load: "
+                             "state['t'] = int(state['t'])).")
+        for name in self._scalar_keys[1:]:
+            value = state[name]
+            if not self._batched and (isinstance(value, bool)
+                                      or not isinstance(value, numbers.Real)):
+                raise ValueError(f"{owner}: state[{name!r}] must be a float; got "
+                                 f"{type(value).__name__} {value!r}.")
         for name in self._buffers:
             buf = state[name]
             if (
@@ -401,6 +424,9 @@ class Optimizer:
                     f"{owner}: state[{name!r}] is {describe(buf)} but params is "
                     f"{describe(params)}; build the state with {owner}.init(params)."
                 )
+            if isinstance(buf, np.ndarray) and not buf.flags.writeable:
+                raise ValueError(f"{owner}: state[{name!r}] is read-only; the step updates it "
+                                 "in place.")
 
     def _work(self, like) -> list:
         # per thread too: two threads stepping with one optimizer must not share scratch
@@ -471,6 +497,32 @@ def _run_split(run, n: int) -> None:
         worker.start(job)
     job.work()
     job.wait()
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
+
+
+def _check_no_shared_memory(owner: str, params: list) -> None:
+    """Refuse NumPy params that are views of one array sharing elements (``x`` and ``x[:2]``):
+    stepping them as separate entries would step those elements twice. Arrays of different
+    base arrays are not compared (torch tensors' views cannot be told apart this way)."""
+    by_root: dict[int, list[int]] = {}
+    for i, p in enumerate(params):
+        if isinstance(p, np.ndarray):
+            root = p
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            by_root.setdefault(id(root), []).append(i)
+    for entries in by_root.values():
+        for k, i in enumerate(entries):
+            for j in entries[k + 1:]:
+                try:
+                    shared = np.shares_memory(params[i], params[j], max_work=100_000)
+                except np.exceptions.TooHardError:
+                    shared = True
+                if shared:
+                    raise ValueError(f"{owner}.step_many: the params of entries {i} and {j} "
+                                     "share memory (views of one array); give each element once.")
 
 
 def _run_kernels(calls: list[tuple]) -> None:
@@ -634,7 +686,7 @@ def _is_floating(x) -> bool:
 def power(base, exponent):
     """``base ** exponent`` in float64, element by element with C's ``pow`` as Python's ``**``
     (so batched and scalar hyperparameters give identical bias corrections ``1 - beta ** t``)."""
-    if isinstance(base, float) and isinstance(exponent, (int, float)):
+    if isinstance(base, float) and isinstance(exponent, numbers.Real):  # (NumPy scalars too)
         return math.pow(base, exponent)
     return _pow(base, exponent).astype(np.float64)
 

@@ -16,17 +16,20 @@ class TorchOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` that runs the rule of a :mod:`descentlab.optim` class.
 
     Per parameter group, the adapter builds the rule from the group's hyperparameters (so a
-    changed or invalid value meets the same checks as ``descentlab.optim``) and calls its
-    ``step(p, p.grad, state)`` with the parameter's state dict. The state holds the rule's state
+    changed or invalid value meets the same checks as ``descentlab.optim``) and steps the group's
+    parameters that have a gradient with it, each with its own state dict. The state holds the
+    rule's state
     exactly (``t`` and the buffers named by the lecture's symbols, e.g. ``m``, ``v``), only tensors
     and Python numbers, so ``state_dict()`` survives ``torch.save`` / ``torch.load(weights_only=
     True)``.
 
     On the CPU, each parameter group's float32 and float64 parameters are stepped by one
     ``rule.step_many`` call on NumPy views of their memory (the rule's compiled loops where numba
-    is installed, shared out over threads; bit-for-bit the rule); other devices and dtypes run the
-    same rule on the tensors themselves. A group is checked as a whole before any parameter is
-    written, so a refused step leaves every parameter and state untouched.
+    is installed, shared out over threads; bit-for-bit the rule on NumPy arrays); other devices
+    and dtypes run the same rule on the tensors themselves (torch's arithmetic, which may differ
+    from NumPy's in the last bit). A group is checked as a whole before any parameter is written,
+    so a refused step leaves every parameter and state untouched. A parameter listed twice in a
+    group is refused (torch.optim warns and steps it twice).
 
     Hyperparameters must be Python numbers here (batched arrays are for ``descentlab.optim``).
     Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
@@ -54,6 +57,17 @@ class TorchOptimizer(torch.optim.Optimizer):
         return rule
 
     def add_param_group(self, param_group: dict) -> None:
+        params = param_group.get("params")
+        if params is not None and not isinstance(params, (torch.Tensor, set)):
+            params = list(params)  # (a generator: read it once, here)
+            param_group = {**param_group, "params": params}
+            first: dict[int, int] = {}
+            for i, p in enumerate(params):
+                j = first.setdefault(id(p), i)
+                if j != i:  # torch.optim only warns, then steps it twice
+                    raise ValueError(
+                        f"{type(self).__name__}: a parameter group lists one parameter twice "
+                        f"(positions {j} and {i}), which would step it twice; give it once.")
         super().add_param_group(param_group)
         self._rule_for(len(self.param_groups) - 1)  # validate the group's hyperparameters now
 
