@@ -100,6 +100,7 @@ class Optimizer:
         # precomputed for the checks that run on every step
         self._batched = tuple((k, v) for k, v in hp.items() if isinstance(v, np.ndarray))
         self._scalar_keys = ("t", *self._extra_state())
+        self._extra_keys = self._scalar_keys[1:]
         self._state_keys = ("t", *self._buffers, *self._extra_state())
         self._state_key_set = frozenset(self._state_keys)
 
@@ -340,7 +341,8 @@ class Optimizer:
                 and grad.shape == params.shape and params.flags.writeable
                 and isinstance(state, dict) and state.keys() >= self._state_key_set
                 and type(state["t"]) is int and state["t"] >= 0
-                and all(type(state[k]) is float for k in self._scalar_keys[1:])):
+                and (not self._extra_keys
+                     or all(type(state[k]) is float for k in self._extra_keys))):
             shape, dtype = params.shape, params.dtype
             for name in self._buffers:
                 buf = state[name]
@@ -508,11 +510,12 @@ def _check_no_shared_memory(owner: str, params: list) -> None:
     base arrays are not compared (torch tensors' views cannot be told apart this way)."""
     by_root: dict[int, list[int]] = {}
     for i, p in enumerate(params):
-        if isinstance(p, np.ndarray):
-            root = p
-            while isinstance(root.base, np.ndarray):
-                root = root.base
-            by_root.setdefault(id(root), []).append(i)
+        root = p
+        while isinstance(getattr(root, "base", None), np.ndarray):  # (a tensor has no .base)
+            root = root.base
+        by_root.setdefault(id(root), []).append(i)
+    if len(by_root) == len(params):
+        return
     for entries in by_root.values():
         for k, i in enumerate(entries):
             for j in entries[k + 1:]:
