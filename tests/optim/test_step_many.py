@@ -7,6 +7,7 @@ threads, no numba), which test_rules checks against the lecture's formulas.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -151,27 +152,32 @@ def test_repeated_or_unmatched_entries_are_refused():
 
 
 def test_kernels_of_many_arrays_cover_each_element_once(monkeypatch):
-    """``_run_kernels`` cuts large arrays and groups small ones: each element exactly once."""
+    """``_run_kernels`` splits the large arrays over the threads and runs the small ones in the
+    calling thread: every element exactly once."""
     monkeypatch.setattr(_base, "_MIN_PART", 1000)
-    sizes = [0, 1, 999, 1000, 1001, 5000, 3, 12_345]
+    sizes = [0, 1, 999, 1999, 2000, 5000, 3, 12_345]
     seen = [np.zeros(n, dtype=int) for n in sizes]
     lock = threading.Lock()
-    threads = set()
+    threads: dict[int, set] = {n: set() for n in sizes}
 
     def kernel(x, k):
+        time.sleep(0.005)  # (releases the GIL, as the compiled kernels do: the workers join in)
         with lock:
             x += k
-            threads.add(threading.get_ident())
+            threads[x.base.size if x.base is not None else x.size].add(threading.get_ident())
 
     _base.set_num_threads(3)
     _base._run_kernels([(kernel, (x,), (1,)) for x in seen])
     for x in seen:
         np.testing.assert_array_equal(x, 1)
-    assert 1 < len(threads) <= 3 or len(threads) == 1  # the workers may all be late
+    me = threading.get_ident()
+    assert all(threads[n] <= {me} for n in sizes if n < 2000)  # small: the calling thread
+    assert len(threads[2000] | threads[5000] | threads[12_345]) > 1  # large: shared out
     _base.set_num_threads(1)
-    threads.clear()
+    for n in sizes:
+        threads[n].clear()
     _base._run_kernels([(kernel, (x,), (2,)) for x in seen])
-    assert threads == {threading.get_ident()}
+    assert set().union(*threads.values()) == {me}
     for x in seen:
         np.testing.assert_array_equal(x, 3)
 

@@ -173,8 +173,9 @@ class Optimizer:
         those of calling ``step`` on each entry in turn; what changes is the speed on many small
         arrays: where numba is installed, each array runs as its rule's compiled loop whatever
         its size (``step`` leaves arrays under 4096 elements to NumPy, so that a small problem
-        never loads numba), and each step count's coefficients are computed once. The PyTorch
-        adapter steps each parameter group this way.
+        never loads numba), each step count's coefficients are computed once, and the large
+        arrays are split over the threads while the calling thread steps the small ones. The
+        PyTorch adapter steps each parameter group this way.
 
         Example:
           >>> import numpy as np
@@ -531,36 +532,34 @@ def _check_no_shared_memory(owner: str, params: list) -> None:
 def _run_kernels(calls: list[tuple]) -> None:
     """Run ``kernel(*arrays, *args)`` for each call: the fused steps of many arrays at once.
 
-    The arrays (flat, of one size per call) are cut into pieces of about one chunk, small arrays
-    grouped and large ones split as in ``_run_split``, and the pieces shared out between the
-    calling thread and the workers, so a model of many mid-sized tensors uses the threads too.
+    As in ``step``, an array is split over the threads only if it is large (at least two
+    ``_MIN_PART`` chunks); the calling thread runs the small ones while the workers wake up, then
+    joins in on the large ones' chunks. Decision, measured in a torch training loop on 2 cores
+    (``benchmarks/step_throughput.py``'s loop table, a 40-tensor MLP of 65K-element weights):
+    sharing the small arrays out too was 5-10% slower in 7 runs of 8, the GIL changing hands
+    between each kernel call of the two threads.
     """
-    total = sum(arrays[0].size for _, arrays, _ in calls)
-    n_threads = max(1, min(_num_threads, total // _MIN_PART))
-    if n_threads == 1:
+    large = [c for c in calls if c[1][0].size >= 2 * _MIN_PART]
+    if _num_threads < 2 or not large:
         for kernel, arrays, args in calls:
             kernel(*arrays, *args)
         return
+    total = sum(arrays[0].size for _, arrays, _ in large)
+    n_threads = min(_num_threads, total // _MIN_PART)
     chunk = max(_MIN_PART, total // (_CHUNKS_PER_THREAD * n_threads))
-    pieces: list[list] = [[]]
-    filled = 0
-    for kernel, arrays, args in calls:
-        n = arrays[0].size
-        for a in range(0, n, chunk):
-            b = min(a + chunk, n)
-            if filled >= chunk:
-                pieces.append([])
-                filled = 0
-            pieces[-1].append((kernel, [x[a:b] for x in arrays], args))
-            filled += b - a
+    pieces = [(kernel, [x[a:a + chunk] for x in arrays], args)
+              for kernel, arrays, args in large for a in range(0, arrays[0].size, chunk)]
 
     def run(i: int, _: int) -> None:
-        for kernel, arrays, args in pieces[i]:
-            kernel(*arrays, *args)
+        kernel, arrays, args = pieces[i]
+        kernel(*arrays, *args)
 
     job = _Job(run, list(range(len(pieces) + 1)))
     for worker in _crew(n_threads - 1):
         worker.start(job)
+    for kernel, arrays, args in calls:
+        if arrays[0].size < 2 * _MIN_PART:
+            kernel(*arrays, *args)
     job.work()
     job.wait()
 
