@@ -28,3 +28,23 @@ def test_ddp_ranks_agree_with_each_other_and_with_one_process(tmp_path):
         torch.testing.assert_close(a, ref, rtol=1e-10, atol=1e-12)
     initial = [p.detach() for p in make_problem()[2].parameters()]
     assert any(not torch.equal(a, b) for a, b in zip(p0, initial, strict=True))  # it trained
+
+
+def test_interrupted_local_pool_stops_its_workers_at_once():
+    """Ctrl-C: the workers stop too, not after the task groups already queued to them."""
+    import time
+
+    from descentlab.benchmark._runner import _Local
+
+    pool = _Local(2)
+    futures = [pool._pool.submit(time.sleep, 60) for _ in range(4)]
+    while not any(f.running() for f in futures):
+        time.sleep(0.05)
+    workers = list(pool._pool._processes.values())
+    assert workers and all(w.is_alive() for w in workers)
+    t0 = time.perf_counter()
+    pool.close(cancel=True)
+    for w in workers:
+        w.join(timeout=10)
+    assert not any(w.is_alive() for w in workers)
+    assert time.perf_counter() - t0 < 10

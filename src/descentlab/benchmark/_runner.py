@@ -87,7 +87,22 @@ class _Local:
         return [(h, h.result()) for h in done]
 
     def close(self, cancel=False):
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if not cancel:
+            self._pool.shutdown(wait=True)
+            return
+        # Ctrl-C: a worker that caught the KeyboardInterrupt in its task reports it and goes on
+        # with the task groups already queued to it, so stop the workers themselves (finished
+        # trials are stored by this process only; a trial cut short is simply not stored).
+        terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
+        if terminate is not None:
+            terminate()
+            return
+        workers = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(timeout=10)
 
 
 class _Ray:
