@@ -2,7 +2,7 @@
 
 Every loss is a plain function ``loss(y_true, y_pred, *, ..., reduction="mean")`` carrying an
 attribute ``loss.grad`` with the same signature that returns dLoss/dy_pred, an array of y_pred's
-shape (and dtype). ``entropy`` is the one exception to the two-argument form: ``entropy(p)``.
+shape. ``entropy`` is the one exception to the two-argument form: ``entropy(p)``.
 
 >>> import numpy as np
 >>> from descentlab import losses
@@ -33,15 +33,20 @@ Conventions
   (or softplus for BCE) is used, so a confident wrong answer costs a large FINITE amount.
   Probability rows are not required to sum to 1: the formulas are applied as written (each q_i is
   a free variable, also for the gradient).
-* Hyperparameters: ``huber(delta=1.0)`` with delta in (0, inf); ``quantile(q=0.5)`` with q in
-  (0, 1). Either may be an array that broadcasts to y_pred's shape without changing it.
+* Hyperparameters: ``huber(delta=1.0)`` with delta in (0, inf] (inf: half the MSE);
+  ``quantile(q=0.5)`` with q in (0, 1). Either may be an array that broadcasts to y_pred's shape
+  without changing it.
+* ``"mean"`` over zero values (an empty batch) raises ValueError (torch returns nan); ``"sum"``
+  gives 0 and ``"none"`` an empty array.
 * Subgradients at kinks: ``mae`` uses sign(0) = 0 (as torch); ``quantile`` uses 1/2 - q, the
   midpoint of its subdifferential (0 for the median, consistent with MAE).
 * Bad input raises ValueError naming the argument, the allowed range and the value: shapes that
   differ (no broadcasting, ever), probabilities outside [0, 1] (y_true, and y_pred unless
   ``from_logits``), non-finite logits, labels outside [0, C - 1], bad delta / q / reduction.
 * Inputs: NumPy arrays or anything ``numpy.asarray`` accepts (int and bool inputs are computed in
-  float64; float inputs keep their dtype). torch tensors are accepted by conversion: they are
+  float64; float inputs keep their dtype, and two float dtypes give NumPy's common one, so float64
+  y_true with float32 y_pred computes and returns float64). torch tensors are accepted by
+  conversion: they are
   detached and computed on in NumPy on the CPU, and the result comes back as a tensor with the
   input's dtype and device. It is NOT part of the autograd graph: use ``loss.grad``, or torch's
   own losses inside a torch training loop.

@@ -207,13 +207,15 @@ def _log_cosh_grad(y_true, y_pred, *, reduction="mean"):
 def log_cosh(y_true, y_pred, *, reduction="mean"):
     """Log-cosh loss: about r^2 / 2 for small residuals, |r| - log 2 for large ones; smooth.
 
-    Math (r_i = y_i - yp_i)::
+    Math (r_i = y_i - yp_i, a_i = |r_i|)::
 
-        L_i = log(cosh(r_i)) = |r_i| + log(1 + exp(-2 |r_i|)) - log 2
+        L_i = log(cosh(r_i)) = log(1 + 2 sinh(a_i / 2)^2)            (computed for a_i < 1)
+                             = a_i + log(1 + exp(-2 a_i)) - log 2     (computed for a_i >= 1)
         LogCosh = sum_i L_i / n
 
-    The second form is what is computed: ``cosh`` overflows for |r| > 710 in float64, the
-    softplus form never does.
+    ``cosh`` itself overflows for |r| > 710 in float64; the second form never does, and the
+    first keeps full precision for small residuals, where the second cancels (at r = 1e-8 it
+    would give 1.1e-16 for the true 5e-17).
 
     Args:
       y_true: targets y, any shape.
@@ -235,9 +237,12 @@ def log_cosh(y_true, y_pred, *, reduction="mean"):
     """
     check_reduction(reduction, "log_cosh")
     X = regression_inputs(y_true, y_pred, "log_cosh")
-    a = np.abs(X.y_true - X.y_pred)
-    L = a + softplus(-2.0 * a) - _LOG2
-    return _finish(L, X, reduction, "log_cosh")
+    with quiet():  # nan residuals stay nan, |r| near the float maximum gives -2a = -inf: both fine
+        a = np.abs(X.y_true - X.y_pred)
+        small = a < 1
+        half_sinh = np.sinh(np.where(small, a, 0.0) / 2)
+        L = np.where(small, np.log1p(2 * half_sinh * half_sinh), a + softplus(-2.0 * a) - _LOG2)
+    return _finish(L.astype(a.dtype, copy=False), X, reduction, "log_cosh")
 
 
 # ------------------------------------------------------------------------------------- quantile
