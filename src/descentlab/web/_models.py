@@ -8,6 +8,7 @@ refused with HTTP 422 and a message that names the cap, so one request can never
 from __future__ import annotations
 
 import math
+import sys
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
@@ -59,6 +60,28 @@ def _hyperparameter_value(v):
 
 HyperparameterValue = Annotated[
     float | str, PlainValidator(_hyperparameter_value, json_schema_input_type=float | str)]
+
+
+def _check_bounds(bounds) -> None:
+    """Refuse a view whose axis is reversed, empty, or wider than a float can hold.
+
+    Each bound is already finite (``Finite``), but ``max - min`` can still overflow to inf
+    (``(-1e308, 1e308)``), and a grid over an infinite width is all inf / nan.
+
+    >>> _check_bounds(((-1e308, 1e308), (0, 1)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: bounds on x are too far apart: the width max - min of (-1e+308, 1e+308) ...
+    """
+    if bounds is None:
+        return
+    for axis, (lo, hi) in zip("xy", bounds, strict=True):
+        if not lo < hi:
+            raise ValueError(f"bounds on {axis} must satisfy min < max; got ({lo}, {hi})")
+        if not math.isfinite(hi - lo):
+            raise ValueError(f"bounds on {axis} are too far apart: the width max - min of "
+                             f"({lo}, {hi}) overflows to inf; it must be at most "
+                             f"{sys.float_info.max:.4g}")
 
 
 class _Strict(BaseModel):
@@ -155,10 +178,7 @@ class GridRequest(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self):
-        if self.bounds is not None:
-            for axis, (lo, hi) in zip("xy", self.bounds, strict=True):
-                if not lo < hi or not math.isfinite(hi - lo):
-                    raise ValueError(f"bounds on {axis} must satisfy min < max; got ({lo}, {hi})")
+        _check_bounds(self.bounds)
         return self
 
 
@@ -186,6 +206,7 @@ class GifRequest(_Strict):
 
     @model_validator(mode="after")
     def _bounded(self):
+        _check_bounds(self.bounds)
         work = len(self.run.optimizers) * len(self.run.starts) * self.run.steps
         if work > LIMITS.max_gif_run_steps:
             raise ValueError(f"a GIF is limited to {LIMITS.max_gif_run_steps:,} run-steps; this "
