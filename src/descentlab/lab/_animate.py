@@ -23,8 +23,12 @@ import numpy as np
 
 from descentlab._extras import require
 from descentlab.lab._figures_common import new_figure, umask
+from descentlab.lab._limits import MAX_FPS, MAX_FRAMES, MIN_FPS, MIN_FRAMES
 
 __all__ = ["animate_runs", "animation_formats"]
+
+#: the animation's figure size in inches (the command line's memory estimate uses it too)
+FIGSIZE = (11, 4.6)
 
 
 def animation_formats() -> list[str]:
@@ -53,14 +57,17 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
 
     Frame k shows every run up to step ``round(k * steps / (frames - 1))``; the last frame shows
     the whole runs, with the metrics in the legend (as :func:`plot_paths`). The last frame is
-    held for one second.
+    held for one second. There are never more distinct frames than steps + 1 (one per step):
+    ``frames`` above that is capped to it.
 
     Args:
       runs: a :class:`descentlab.lab.Runs`.
       path: output file; its suffix picks the format: ``.gif`` (Pillow) or ``.mp4`` (needs
         ffmpeg). Anything else raises ValueError listing the choices.
-      frames: number of distinct frames, >= 2. Default 60.
-      fps: frames per second, >= 1. Default 15.
+      frames: number of distinct frames, an integer in [2, 120] (the playground's cap; see
+        ``lab/_limits.py``). Default 60.
+      fps: frames per second, an integer in [1, 50] (a GIF cannot play faster than 50 fps).
+        Default 15.
       tol: tolerance for the metrics in the legend. Default 1e-3.
       dpi: resolution. Default 80.
       bounds: plotting window; default the surface's.
@@ -74,11 +81,15 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
 
     path = Path(path)
     suffix = path.suffix.lower()
-    writer = _writer(suffix, int(fps))
-    if int(frames) < 2:
-        raise ValueError(f"The 'frames' parameter of animate_runs must be an integer >= 2. "
-                         f"Got {frames!r} instead.")
-    fig = new_figure(figsize=(11, 4.6))
+    for name, value, low, high in (("frames", frames, MIN_FRAMES, MAX_FRAMES),
+                                   ("fps", fps, MIN_FPS, MAX_FPS)):
+        if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+                or not low <= value <= high):
+            raise ValueError(f"The {name!r} parameter of animate_runs must be an integer in the "
+                             f"range [{low}, {high}]. Got {value!r} instead.")
+    frames, fps = min(int(frames), runs.steps + 1), int(fps)
+    writer = _writer(suffix, fps)
+    fig = new_figure(figsize=FIGSIZE)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
     plot_paths(runs, ax=ax1, tol=tol, bounds=bounds, markers=False)
     plot_loss_vs_step(runs, ax=ax2, tol=tol)
@@ -94,8 +105,8 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
     counter = ax2.text(0.98, 0.02, "", transform=ax2.transAxes, ha="right", va="bottom",
                        fontsize=10)
     steps = runs.steps
-    upto = np.round(np.linspace(0, steps, int(frames))).astype(int)
-    upto = np.concatenate([upto, np.full(max(1, int(fps)), steps)])  # hold the end
+    upto = np.round(np.linspace(0, steps, frames)).astype(int)
+    upto = np.concatenate([upto, np.full(fps, steps)])  # hold the end for one second
     moving = path_lines + loss_lines + heads + [counter]
     path.parent.mkdir(parents=True, exist_ok=True)
     if progress:  # before anything is written
@@ -118,7 +129,7 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
 
     try:
         if suffix == ".gif":
-            _write_gif_blitted(fig, moving, upto, update, tmp, fps=int(fps), dpi=dpi, bar=bar)
+            _write_gif_blitted(fig, moving, upto, update, tmp, fps=fps, dpi=dpi, bar=bar)
         else:
             with writer.saving(fig, tmp, dpi):
                 for s in upto:
@@ -148,7 +159,12 @@ def _write_gif_blitted(fig, moving, upto, update, out, *, fps, dpi, bar):
     canvas.draw()
     background = canvas.copy_from_bbox(fig.bbox)
     frames = []
-    for s in upto:
+    for k, s in enumerate(upto):
+        if k and s == upto[k - 1]:  # the held end: the same image again, not another copy
+            frames.append(frames[-1])
+            if bar is not None:
+                bar.update(1)
+            continue
         update(s)
         canvas.restore_region(background)
         for a in moving:

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from descentlab._extras import require
+from descentlab.lab._io import umask  # noqa: F401  (one helper for every writer)
 
 matplotlib = require("matplotlib", extra="plot", feature="the lab's figures")
 matplotlib.use("Agg", force=False)  # headless; harmless when a backend is already chosen
@@ -88,13 +89,6 @@ def pct(fraction: float | None) -> str:
     return f"{100 * fraction:.0f}%"
 
 
-def umask() -> int:
-    """The process's file-creation mask (read without changing it for long)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save_figure(fig: Figure, path, *, dpi: int = 100) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) atomically: temp file, then rename."""
     path = Path(path)
@@ -116,7 +110,9 @@ def draw_contours(ax, surface, *, bounds=None, resolution: int = 160, levels: in
     """Contours of ``surface.value`` over ``bounds`` (default ``surface.bounds``).
 
     Levels are log-spaced when the surface is non-negative with a large dynamic range (Rosenbrock,
-    Beale, ravines), else evenly spaced. Returns the contour set.
+    Beale, ravines), else evenly spaced. A flat window (a constant formula such as ``"3"``, or no
+    finite value at all) has no contour lines: filled, it is drawn as one flat colour; unfilled,
+    nothing is drawn. Returns the contour set (None when nothing was drawn).
     """
     import numpy as np
     from matplotlib.colors import LogNorm
@@ -126,9 +122,16 @@ def draw_contours(ax, surface, *, bounds=None, resolution: int = 160, levels: in
     with np.errstate(all="ignore"):
         Z = np.asarray(surface.value(np.stack([X, Y], axis=-1)), dtype=float)
     finite = Z[np.isfinite(Z)]
-    zmin, zmax = float(finite.min()), float(finite.max())
+    zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     norm = None
-    if zmin >= 0 and zmax > 0:
+    cs = None
+    flat = not zmin < zmax or not np.all(np.diff(np.linspace(zmin, zmax, levels)) > 0)
+    if flat:
+        if filled and finite.size:  # one level band around the constant value: one colour
+            half = 0.5 * max(1.0, abs(zmin))
+            cs = ax.contourf(X, Y, np.where(np.isfinite(Z), Z, np.nan),
+                             levels=[zmin - half, zmin + half], cmap=cmap, alpha=0.55)
+    elif zmin >= 0 and zmax > 0:
         floor = max(zmin, float(np.quantile(finite, 0.002)), zmax * 1e-6)
         if zmax / floor > 200:
             lv = np.geomspace(floor, zmax, levels)
@@ -138,10 +141,11 @@ def draw_contours(ax, surface, *, bounds=None, resolution: int = 160, levels: in
             lv = np.linspace(zmin, zmax, levels)
     else:
         lv = np.linspace(zmin, zmax, levels)
-    kw = dict(levels=lv, cmap=cmap, norm=norm, alpha=0.55 if filled else 0.9)
-    cs = ax.contourf(X, Y, Z, **kw) if filled else ax.contour(X, Y, Z, **kw)
-    if filled:
-        ax.contour(X, Y, Z, levels=lv, colors="white", linewidths=0.3, alpha=0.6, norm=norm)
+    if not flat:
+        kw = dict(levels=lv, cmap=cmap, norm=norm, alpha=0.55 if filled else 0.9)
+        cs = ax.contourf(X, Y, Z, **kw) if filled else ax.contour(X, Y, Z, **kw)
+        if filled:
+            ax.contour(X, Y, Z, levels=lv, colors="white", linewidths=0.3, alpha=0.6, norm=norm)
     minima = np.asarray(getattr(surface, "minima", np.empty((0, 2))), dtype=float).reshape(-1, 2)
     if len(minima):
         ax.plot(minima[:, 0], minima[:, 1], "*", color="gold", mec="black", ms=13, zorder=5,

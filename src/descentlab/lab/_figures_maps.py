@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from descentlab._validation import check_in_range
 from descentlab.lab._figures_common import (
     draw_contours,
     fmt,
@@ -45,6 +46,9 @@ def basin_classes(runs, *, radius: float | None = None) -> np.ndarray:
     (x0, x1), (y0, y1) = runs.surface.bounds
     if radius is None:
         radius = 0.02 * float(np.hypot(x1 - x0, y1 - y0))
+    else:
+        radius = check_in_range(radius, name="radius", owner="basin_classes", low=0.0,
+                                low_closed=False, high_closed=False)
     cols = runs.metrics(columns=True)
     out = np.where(cols["distance"] <= radius, cols["nearest_minimum"], -1)
     return np.where(runs.diverged_at >= 0, -2, out).astype(np.int64)
@@ -114,8 +118,8 @@ def plot_basins(surface="himmelblau", optimizers=(("gd", {"lr": 0.01}),
         for j, (mx, my) in enumerate(surface.minima):
             ax.annotate(f"{j}", (mx, my), xytext=(5, 5), textcoords="offset points",
                         fontsize=8, weight="bold")
-        ax.set_title(f"{label}, {steps} steps\ndiverged {frac['diverged']:.0%}, "
-                     f"elsewhere {frac['elsewhere']:.0%}", fontsize=9,
+        ax.set_title(f"{label}, {steps} steps\ndiverged {pct(frac['diverged'])}, "
+                     f"elsewhere {pct(frac['elsewhere'])}", fontsize=9,
                      color=optimizer_color(runs.meta[k * len(starts)]["optimizer"]))
     handles = [Patch(color=colors[v + 2], label=name) for v, name in
                [(-2, "diverged"), (-1, "elsewhere")] + [(j, f"minimum {j} "

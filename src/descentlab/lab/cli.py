@@ -22,24 +22,34 @@ import sys
 import tempfile
 from pathlib import Path
 
+from descentlab.lab import _limits
+
 __all__ = ["register", "DEFAULTS", "parse_optimizer", "parse_grid"]
 
 DEFAULTS: dict[str, dict] = {
     "tour": {"out": "tour", "seed": 0, "quick": False, "animation": True, "dpi": 90},
-    "race": {"surface": "rosenbrock", "surface_option": [], "expr": None, "bounds": None,
+    "race": {"surface": "rosenbrock", "surface_option": [], "expr": None, "minimum": [],
+             "bounds": None,
              "optimizer": ["gd:lr=0.002", "momentum:lr=0.001,gamma=0.9", "adam:lr=0.1"],
              "start": [], "steps": 500, "seed": 0, "batch_size": None, "tol": 1e-3,
              "out": "race.png", "frames": 60, "fps": 15, "dpi": 100, "csv": None,
              "json": None},
-    "sweep": {"surface": "ravine", "surface_option": [], "expr": None, "bounds": None,
+    "sweep": {"surface": "ravine", "surface_option": [], "expr": None, "minimum": [],
+              "bounds": None,
               "optimizer": "momentum", "grid": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
               "metric": "steps_to_tol", "start": [], "steps": 300, "seed": 0,
               "batch_size": None, "tol": 1e-3, "out": "sweep.png", "dpi": 100},
-    "basins": {"surface": "himmelblau", "surface_option": [], "expr": None, "bounds": None,
+    "basins": {"surface": "himmelblau", "surface_option": [], "expr": None, "minimum": [],
+               "bounds": None,
                "optimizer": ["gd:lr=0.01", "momentum:lr=0.01,gamma=0.9", "adam:lr=0.1"],
                "grid": 60, "steps": 200, "radius": None, "out": "basins.png", "dpi": 100},
 }
 
+#: the metrics a sweep can colour by (``lab.METRICS``, listed here so that --help needs no NumPy)
+SWEEP_METRICS = ("final_loss", "loss_gap", "distance", "nearest_minimum", "steps_to_tol",
+                 "path_length", "oscillation", "diverged_at")
+_DPI_HELP = ("resolution in dots per inch, " + f"{_limits.MIN_DPI} to {_limits.MAX_DPI}"
+             + " (default {})")
 _OPERATIONAL = ("config", "save_config", "dry_run", "progress", "func", "command")
 _FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 _ANIMATION_SUFFIXES = (".gif", ".mp4")
@@ -167,6 +177,11 @@ def parse_grid(text: str):
             lo, hi, num = float(parts[0]), float(parts[1]), int(parts[2])
             if num < 1:
                 raise ValueError
+            from descentlab.lab._limits import MAX_GRID_VALUES
+
+            if num > MAX_GRID_VALUES:
+                raise UsageError(f"a grid axis has at most {MAX_GRID_VALUES:,} values (NUM); "
+                                 f"got {num:,} in {text!r}.")
             if len(parts) == 4:
                 if lo <= 0 or hi <= 0:
                     raise UsageError(f"a log grid needs positive bounds; got {text!r}.")
@@ -190,7 +205,21 @@ def _xy(text: str):
     return [x, y]
 
 
+def _minimum(text: str):
+    import math
+
+    try:
+        x, y = (float(v) for v in str(text).split(","))
+    except ValueError:
+        raise UsageError(f"--minimum is X,Y (two numbers), got {text!r}.") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise UsageError(f"--minimum needs two finite numbers, got {text!r}.")
+    return [x, y]
+
+
 def _bounds(text):
+    import math
+
     if text is None:
         return None
     try:
@@ -198,6 +227,9 @@ def _bounds(text):
     except ValueError:
         raise UsageError(f"bounds are XMIN,XMAX,YMIN,YMAX (four numbers), got {text!r}.") \
             from None
+    if not all(math.isfinite(v) for v in (x0, x1, y0, y1)):
+        raise UsageError(f"--bounds needs four finite numbers XMIN,XMAX,YMIN,YMAX, got "
+                         f"{text!r}.")
     if not (x0 < x1 and y0 < y1):  # also refuses NaN
         raise UsageError(f"bounds need XMIN < XMAX and YMIN < YMAX, got {text!r}.")
     return ((x0, x1), (y0, y1))
@@ -220,6 +252,7 @@ def _argtype(fn):
 def _resolve(command: str, args: argparse.Namespace) -> dict:
     """Defaults, then --config FILE, then the command line."""
     settings = copy.deepcopy(DEFAULTS[command])
+    settings["_command"] = command  # for messages; removed before the settings are printed
     if getattr(args, "config", None):
         try:
             data = json.loads(Path(args.config).read_text(encoding="utf-8"))
@@ -231,10 +264,10 @@ def _resolve(command: str, args: argparse.Namespace) -> dict:
         if data.get("command") != command:
             raise UsageError(f"{args.config} holds settings for {data.get('command')!r}, "
                              f"not for {command!r}.")
-        unknown = sorted(set(data["settings"]) - set(settings))
+        unknown = sorted(set(data["settings"]) - set(DEFAULTS[command]))
         if unknown:
             raise UsageError(f"{args.config}: unknown setting(s) {unknown} for {command!r}. "
-                             f"Valid keys: {', '.join(settings)}.")
+                             f"Valid keys: {', '.join(DEFAULTS[command])}.")
         settings.update(data["settings"])
     given = {k: v for k, v in vars(args).items() if k not in _OPERATIONAL}
     if "expr" in given and "surface" in given:
@@ -253,7 +286,7 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        from descentlab.lab._figures_common import umask
+        from descentlab.lab._io import umask
 
         os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
@@ -264,6 +297,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _announce(command: str, settings: dict, args) -> bool:
     """Print the settings; save them with --save-config. Returns False for --dry-run."""
+    settings = {k: v for k, v in settings.items() if k != "_command"}
     text = json.dumps(settings, sort_keys=False)
     print(f"descentlab {command} settings: {text}")
     if getattr(args, "save_config", None):
@@ -306,20 +340,105 @@ def _check_common(settings: dict) -> None:
         specs = settings["optimizer"]
         for spec in specs if isinstance(specs, list) else [specs]:
             _validate_values(*parse_optimizer(spec))
-    for key in ("seed", "steps", "dpi", "frames", "fps"):
-        if key in settings and (not isinstance(settings[key], int) or settings[key] < 0
-                                or isinstance(settings[key], bool)):
-            raise UsageError(f"{key} must be a non-negative integer, got {settings[key]!r}.")
+    _check_types(settings)
+    from descentlab.lab import _limits as L
+
+    ranges = {"seed": (0, None), "steps": (0, None), "dpi": (L.MIN_DPI, L.MAX_DPI),
+              "frames": (L.MIN_FRAMES, L.MAX_FRAMES), "fps": (L.MIN_FPS, L.MAX_FPS)}
+    for key, (low, high) in ranges.items():
+        if key in settings:
+            _check_int(settings[key], key, low, high, settings["_command"])
+    if settings.get("minimum") and settings.get("expr") is None:
+        raise UsageError("--minimum gives the minima of an --expr formula; a catalog surface "
+                         "knows its own.")
+    for text in settings.get("minimum") or []:
+        _minimum(text)
+    from descentlab._validation import check_in_range
+
+    owner = f"descentlab {settings['_command']}"
+    if "tol" in settings:
+        check_in_range(settings["tol"], name="--tol", owner=owner, low=0.0, low_closed=False)
+    if settings.get("radius") is not None:
+        check_in_range(settings["radius"], name="--radius", owner=owner, low=0.0,
+                       low_closed=False, high_closed=False)
+
+
+#: the type each setting must have (a config file can hold anything): a tuple of types
+_TYPES = {"out": (str,), "csv": (str, type(None)), "json": (str, type(None)),
+          "expr": (str, type(None)), "bounds": (str, type(None)), "surface": (str, type(None)),
+          "surface_option": (list,), "minimum": (list,), "start": (list,), "grid": (list, int),
+          "metric": (str,), "tol": (int, float), "radius": (int, float, type(None)),
+          "batch_size": (int, type(None)), "quick": (bool,), "animation": (bool,)}
+
+
+def _check_types(settings: dict) -> None:
+    names = {str: "a string", list: "a list", int: "an integer", float: "a number",
+             bool: "true or false", type(None): "null"}
+    for key, types in _TYPES.items():
+        if key not in settings:
+            continue
+        value = settings[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if key == "out" and ok and not value.strip():
+            ok = False
+        if not ok:
+            allowed = " or ".join(names[t] for t in types)
+            raise UsageError(f"the setting {key!r} (--{key.replace('_', '-')}) must be "
+                             f"{allowed}{' (non-empty)' if key == 'out' else ''}, got "
+                             f"{value!r}.")
+
+
+def _check_int(value, key: str, low: int, high: int | None, command: str) -> None:
+    """``The '--fps' parameter of descentlab race must be an integer in the range [1, 50].``"""
+    if (isinstance(value, int) and not isinstance(value, bool) and value >= low
+            and (high is None or value <= high)):
+        return
+    interval = f"[{low}, {high}]" if high is not None else f"[{low}, inf)"
+    raise UsageError(f"The '--{key.replace('_', '-')}' parameter of descentlab {command} must "
+                     f"be an integer in the range {interval}. Got {value!r} instead.")
+
+
+def _runs_per_spec(name: str, hp: dict) -> int:
+    n = 1
+    for value in hp.values():
+        n *= len(value) if isinstance(value, list) else 1
+    return n
+
+
+def _check_memory(settings: dict, *, runs: int, what: str, extra_bytes: int = 0,
+                  extra_what: str = "") -> None:
+    """Refuse a command whose estimated memory exceeds the lab's cap (see ``lab/_limits.py``)."""
+    from descentlab.lab import _limits as L
+
+    steps = settings["steps"]
+    need = runs * (steps + 1) * L.BYTES_PER_RUN_STEP + extra_bytes
+    if need > L.MAX_MEMORY_BYTES:
+        detail = (f"{runs:,} runs ({what}) x {steps + 1:,} points (--steps {steps:,}) x "
+                  f"{L.BYTES_PER_RUN_STEP} bytes")
+        if extra_bytes:
+            detail += f" + {L.gib(extra_bytes)} for {extra_what}"
+        lower = "--steps or the number of runs" + (f" or {extra_what}" if extra_bytes else "")
+        raise UsageError(f"descentlab {settings['_command']} would need about {L.gib(need)} of "
+                         f"memory ({detail}); the lab's cap is {L.gib(L.MAX_MEMORY_BYTES)}. "
+                         f"Lower {lower}.")
+
+
+def _note_minimum(settings: dict) -> None:
+    if settings.get("expr") is not None and not settings.get("minimum"):
+        print("note: the formula's minima are unknown, so J - f*, steps_to_tol, distance and "
+              "the tolerance are not measured (nan / -1); give them with --minimum X,Y.")
 
 
 def _surface(settings: dict):
     from descentlab import surfaces
 
     options = dict(_option(o) for o in settings.get("surface_option") or [])
-    if settings.get("expr"):
+    if settings.get("expr") is not None:
         kw = {}
         if settings.get("bounds"):
             kw["bounds"] = _bounds(settings["bounds"])
+        if settings.get("minimum"):
+            kw["minima"] = [_minimum(m) for m in settings["minimum"]]
         if options:
             raise UsageError("--surface-option applies to catalog data surfaces, not to --expr.")
         return surfaces.from_expression(settings["expr"], **kw)
@@ -396,9 +515,24 @@ def _race(settings: dict, args) -> int:
     suffix = _check_suffix(settings["out"], _FIGURE_SUFFIXES + _ANIMATION_SUFFIXES)
     if not settings["optimizer"]:
         raise UsageError("give at least one --optimizer.")
+    n_runs = sum(_runs_per_spec(*spec) for spec in _specs(settings)) * max(
+        1, len(settings.get("start") or []))
+    gif_bytes, frames = 0, settings["frames"]
+    if suffix == ".gif":  # every distinct frame is kept as RGBA until it is encoded
+        from descentlab.lab._animate import FIGSIZE
+
+        frames = min(frames, settings["steps"] + 1)
+        gif_bytes = int(4 * FIGSIZE[0] * FIGSIZE[1] * settings["dpi"] ** 2 * frames)
+    _check_memory(settings, runs=n_runs, what="optimizer settings x starts",
+                  extra_bytes=gif_bytes, extra_what=f"--dpi or --frames (the GIF's {frames} "
+                  f"frames at --dpi {settings['dpi']})")
     surface = _surface(settings)
     if not _announce("race", settings, args):
         return 0
+    _note_minimum(settings)
+    if suffix in _ANIMATION_SUFFIXES and settings["frames"] > settings["steps"] + 1:
+        print(f"note: {settings['steps']} steps make {settings['steps'] + 1} distinct frames; "
+              f"--frames {settings['frames']} is capped to that.")
     from descentlab.lab._runs import run
 
     runs = run(surface, _specs(settings), _starts(settings), steps=settings["steps"],
@@ -446,6 +580,9 @@ def _sweep(settings: dict, args) -> int:
     grids = [parse_grid(g) for g in settings["grid"]]
     if not 1 <= len(grids) <= 2:
         raise UsageError(f"give one or two --grid options (got {len(grids)}).")
+    if len(grids) == 2 and grids[0][0] == grids[1][0]:
+        raise UsageError(f"the two --grid axes sweep the same hyperparameter {grids[0][0]!r}; "
+                         "give two different names (or one --grid).")
     name, hp = parse_optimizer(settings["optimizer"])
     from descentlab import optim
 
@@ -456,12 +593,19 @@ def _sweep(settings: dict, args) -> int:
                              f"{', '.join(valid)}.")
     from descentlab.lab._metrics import METRICS
 
+    assert set(SWEEP_METRICS) == set(METRICS)  # the help lists them all
     if settings["metric"] not in METRICS:
         raise UsageError(f"unknown metric {settings['metric']!r}. Valid choices: "
                          f"{', '.join(METRICS)}.")
+    fixed = {k: v for k, v in hp.items() if k not in dict(grids)}
+    n_runs = _runs_per_spec(name, fixed) * max(1, len(settings.get("start") or []))
+    for _, values in grids:
+        n_runs *= len(values)
+    _check_memory(settings, runs=n_runs, what="grid cells x other settings x starts")
     surface = _surface(settings)
     if not _announce("sweep", settings, args):
         return 0
+    _note_minimum(settings)
     from descentlab.lab._figures_common import fmt, pct, save_figure
     from descentlab.lab._figures_maps import plot_sweep
     from descentlab.lab._runs import run
@@ -476,8 +620,8 @@ def _sweep(settings: dict, args) -> int:
                           f"({runs.steps} steps, {len(runs)} runs)", fontsize=9)
     save_figure(fig, settings["out"], dpi=settings["dpi"])
     m = fig.measured
-    print(f"{len(runs)} runs; diverged {m['diverged_fraction']:.0%}, never within tol "
-          f"{m['never_fraction']:.0%}")
+    print(f"{len(runs)} runs; diverged {pct(m['diverged_fraction'])}, never within tol "
+          f"{pct(m['never_fraction'])}")
     if "best" in m:
         print("best: " + ", ".join(f"{k}={fmt(v, 4)}" for k, v in m["best"].items()))
     if "limit_L" in m:
@@ -497,9 +641,14 @@ def _basins(settings: dict, args) -> int:
         raise UsageError(f"grid must be an integer >= 2, got {settings['grid']!r}.")
     if not settings["optimizer"]:
         raise UsageError("give at least one --optimizer.")
+    per_start = sum(_runs_per_spec(*spec) for spec in _specs(settings))
+    _check_memory(settings, runs=settings["grid"] ** 2 * per_start,
+                  what=f"--grid {settings['grid']} squared starts x {per_start} optimizer "
+                  "settings")
     surface = _surface(settings)
     if not _announce("basins", settings, args):
         return 0
+    _note_minimum(settings)
     from descentlab.lab._figures_common import save_figure
     from descentlab.lab._figures_maps import plot_basins
 
@@ -542,6 +691,10 @@ def _surface_args(p, command: str) -> None:
     g.add_argument("--expr", metavar="FORMULA", default=argparse.SUPPRESS,
                    help='a formula in x and y instead of a catalog surface, e.g. '
                    '"x**2 + 10*y**2" (parsed safely, differentiated with sympy)')
+    g.add_argument("--minimum", action="append", type=_argtype(_minimum), metavar="X,Y",
+                   default=argparse.SUPPRESS,
+                   help="a known minimizer of the --expr formula (repeatable); without one, "
+                   "J - f*, steps_to_tol, distance and the tolerance are not measured")
     g.add_argument("--bounds", type=_argtype(_bounds), metavar="XMIN,XMAX,YMIN,YMAX",
                    default=argparse.SUPPRESS, help="plotting window (default: the surface's)")
 
@@ -574,7 +727,7 @@ def register(subparsers) -> None:
                    help="smaller grids, fewer steps and frames (a preview)")
     p.add_argument("--no-animation", dest="animation", action="store_const", const=False,
                    default=S, help="skip the GIF")
-    p.add_argument("--dpi", type=int, default=S, help=f"PNG resolution (default {d['dpi']})")
+    p.add_argument("--dpi", type=int, default=S, help="PNG " + _DPI_HELP.format(d["dpi"]))
     _common(p, "tour")
     p.set_defaults(func=_tour)
 
@@ -603,10 +756,12 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="FILE", default=S,
                    help=f"output: .png, .svg, .pdf, .gif or .mp4 (default {d['out']})")
     p.add_argument("--frames", type=int, default=S,
-                   help=f"animation frames (default {d['frames']})")
+                   help=f"animation frames, {_limits.MIN_FRAMES} to {_limits.MAX_FRAMES} and at "
+                   f"most steps + 1 (default {d['frames']})")
     p.add_argument("--fps", type=int, default=S,
-                   help=f"animation frames per second (default {d['fps']})")
-    p.add_argument("--dpi", type=int, default=S, help=f"resolution (default {d['dpi']})")
+                   help=f"animation frames per second, {_limits.MIN_FPS} to {_limits.MAX_FPS} "
+                   f"(default {d['fps']})")
+    p.add_argument("--dpi", type=int, default=S, help=_DPI_HELP.format(d["dpi"]))
     p.add_argument("--csv", metavar="FILE", default=S, help="also export the trajectories "
                    "as CSV (one row per point)")
     p.add_argument("--json", metavar="FILE", default=S,
@@ -630,8 +785,8 @@ def register(subparsers) -> None:
                    help="a hyperparameter axis, NAME=START:STOP:NUM[:log] or NAME=V1,V2,... "
                    f"(one or two; default {' '.join(d['grid'])})")
     p.add_argument("--metric", default=S,
-                   help=f"metric to colour by: steps_to_tol, final_loss, loss_gap, distance, "
-                   f"path_length, oscillation (default {d['metric']})")
+                   help=f"metric to colour by: {', '.join(SWEEP_METRICS)} (default "
+                   f"{d['metric']})")
     _surface_args(p, "sweep")
     p.add_argument("--start", action="append", type=_argtype(_xy), metavar="X,Y", default=S,
                    help="start point (repeatable: cells show the median)")
@@ -642,7 +797,7 @@ def register(subparsers) -> None:
                    help=f"tolerance on J - f* (default {d['tol']})")
     p.add_argument("--out", metavar="FILE", default=S,
                    help=f"output .png/.svg/.pdf (default {d['out']})")
-    p.add_argument("--dpi", type=int, default=S, help=f"resolution (default {d['dpi']})")
+    p.add_argument("--dpi", type=int, default=S, help=_DPI_HELP.format(d["dpi"]))
     _common(p, "sweep")
     p.set_defaults(func=_sweep)
 
@@ -664,6 +819,6 @@ def register(subparsers) -> None:
                    help="arrival radius around a minimum (default: 2%% of the bounds' diagonal)")
     p.add_argument("--out", metavar="FILE", default=S,
                    help=f"output .png/.svg/.pdf (default {d['out']})")
-    p.add_argument("--dpi", type=int, default=S, help=f"resolution (default {d['dpi']})")
+    p.add_argument("--dpi", type=int, default=S, help=_DPI_HELP.format(d["dpi"]))
     _common(p, "basins")
     p.set_defaults(func=_basins)

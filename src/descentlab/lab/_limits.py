@@ -1,0 +1,42 @@
+"""Caps on the work one lab command may ask for, checked before anything is allocated.
+
+Cheap to import (no NumPy): the command-line parser reads these numbers for its checks and help.
+
+Decisions:
+
+* ``MAX_FPS = 50`` and ``MAX_FRAMES = 120``: the playground's own caps (``web/_models.py``). A GIF
+  stores each frame's delay in hundredths of a second and browsers slow delays under 20 ms down
+  to 100 ms, so 50 fps is the fastest a GIF plays as asked; 120 distinct frames already show a
+  path step by step at any readable speed. An animation never has more distinct frames than
+  ``steps + 1`` (one per step): more are capped to that.
+* ``DPI`` in [10, 600]: 600 is twice print quality; a 13-inch figure is then 7800 pixels wide,
+  well under Agg's 2**16 limit, and its raster stays in the hundreds of MB.
+* ``MAX_MEMORY_BYTES = 2 GiB``: the estimated memory of one command. A run stores x, y and J as
+  float64 for every run and step (24 bytes a run-step); the metrics (step differences, norms)
+  and the drawn lines make copies of about the same size, so a run-step is counted as
+  ``BYTES_PER_RUN_STEP = 72`` bytes. A GIF keeps every distinct frame as RGBA (4 bytes a pixel)
+  until it is encoded. ``--steps 200000000`` on three runs (about 40 GiB) or a 100000 x 100000
+  sweep is refused with that estimate instead of ending in a MemoryError.
+* ``MAX_GRID_VALUES = 1_000_000`` values on one ``--grid`` axis, so that parsing the axis itself
+  stays small; the product of the axes is bounded by the memory estimate.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIN_FPS", "MAX_FPS", "MAX_FRAMES", "MIN_FRAMES", "MIN_DPI", "MAX_DPI",
+           "MAX_MEMORY_BYTES", "BYTES_PER_RUN_STEP", "MAX_GRID_VALUES", "gib"]
+
+MIN_FPS = 1
+MAX_FPS = 50
+MIN_FRAMES = 2
+MAX_FRAMES = 120
+MIN_DPI = 10
+MAX_DPI = 600
+MAX_MEMORY_BYTES = 2 * 1024**3
+BYTES_PER_RUN_STEP = 72
+MAX_GRID_VALUES = 1_000_000
+
+
+def gib(nbytes: float) -> str:
+    """``nbytes`` in GiB for messages: ``"13.4 GiB"``."""
+    return f"{nbytes / 1024**3:.3g} GiB"
