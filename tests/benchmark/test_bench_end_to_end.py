@@ -185,3 +185,100 @@ def test_random_ruleset_draws_every_hyperparameter_reproducibly(tmp_path):
     run_benchmark(tmp_path / "b", **kw)
     assert (tmp_path / "a" / "summary.csv").read_bytes() == (tmp_path / "b" / "summary.csv"
                                                              ).read_bytes()
+
+
+def test_out_must_be_a_directory(tmp_path, capsys):
+    f = tmp_path / "afile"
+    f.write_text("keep me")
+    assert main(["bench", "--quick", "--no-progress", "--out", str(f)]) == 2
+    assert capsys.readouterr().err == (
+        f"descentlab bench: error: --out must be a directory ({f} is a file)\n")
+    with pytest.raises(ValueError, match=r"out must be a directory \(.*afile is a file\)"):
+        run_benchmark(f, quick=True, progress=False)
+    assert f.read_text() == "keep me"
+
+
+def test_a_store_that_cannot_be_opened_is_one_line(tmp_path, capsys):
+    """SQLite says only "unable to open database file"; the message says which file and why."""
+    (tmp_path / "results.sqlite").mkdir()  # a folder where the database file should be
+    assert main(["bench", "--quick", "--no-progress", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"descentlab bench: error: cannot write {tmp_path / 'results.sqlite'}: Is a directory\n")
+
+
+def test_sqlite_errors_while_running_are_oserrors_naming_the_store(tmp_path):
+    store = Store(tmp_path / "results.sqlite")
+    store._db.execute("PRAGMA busy_timeout=0")
+    try:
+        other = sqlite3.connect(tmp_path / "results.sqlite", timeout=0)
+        other.execute("BEGIN EXCLUSIVE")  # another process holds the lock
+        record = {"id": "x", "kind": "train", "problem": "p", "optimizer": "o", "config": {},
+                  "seed": 0, "budget": 1, "result": {}, "timing": {}}
+        with pytest.raises(OSError) as exc:
+            store.put_task([record])
+        assert exc.value.filename == str(tmp_path / "results.sqlite")
+        assert exc.value.strerror == "database is locked (SQLite)"
+        other.rollback()
+        other.close()
+    finally:
+        store.close()
+
+
+def test_sigterm_to_the_process_group_stops_bench_like_ctrl_c(reference, tiny, tmp_path):
+    """``timeout`` and CI runners send SIGTERM to the whole process group: the workers stop, the
+    finished trials stay stored, nothing temporary is left and the exit status is 143."""
+    kw, args = tiny
+    out, _, _ = reference
+    db = tmp_path / "results.sqlite"
+    cmd = [sys.executable, "-m", "descentlab.cli", "bench", "--out", str(tmp_path),
+           "--workers", "2", "--no-report", "--no-progress", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 90
+        done = 0
+        while time.time() < deadline and proc.poll() is None and done == 0:
+            if db.exists():
+                try:
+                    with sqlite3.connect(db, timeout=0.1) as con:
+                        done = con.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+                except sqlite3.OperationalError:
+                    pass
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run finished before SIGTERM"
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "interrupted: finished trials are saved" in err
+    deadline = time.time() + 10
+    while time.time() < deadline:  # the workers are gone with it
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("worker processes survived SIGTERM")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert 0 < len(trials(db)) < len(trials(out / "results.sqlite"))
+    run_benchmark(tmp_path, workers=1, report=False, **kw)  # resumes to the same numbers
+    assert (tmp_path / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
+
+
+def test_a_failed_atomic_write_names_the_file_not_its_temporary_twin(tmp_path, monkeypatch):
+    from descentlab.benchmark._analysis import atomic_write
+
+    target = tmp_path / "summary.csv"
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError) as exc:
+        atomic_write(target, "a,b\n")
+    assert (exc.value.filename, exc.value.strerror) == (str(target), "Permission denied")
+    assert list(tmp_path.iterdir()) == []

@@ -22,8 +22,10 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     """Run every missing trial into ``out/results.sqlite``, then write the summary and report.
 
     Args:
-      out: output folder (created). Trials already in its ``results.sqlite`` are not redone, so
-        repeating the same call after an interruption resumes it.
+      out: output folder (created; an existing file there is a ValueError; a folder that cannot
+        be created or written is the OSError that says why). Trials already in its
+        ``results.sqlite`` are not redone, so repeating the same call after an interruption
+        resumes it.
       quick: short budgets, 5 final seeds, 1 tuning seed, a narrower initial lr grid.
       problems, optimizers, rulesets: names (a list or a comma-separated string); None: every
         problem and optimizer, rulesets ``defaults`` and ``lr-grid``.
@@ -57,6 +59,8 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     if int(workers) < 1:
         raise ValueError(f"The number of workers must be at least 1. Got {workers} instead.")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must be a directory ({out} is a file)")
     out.mkdir(parents=True, exist_ok=True)
     store = Store(out / "results.sqlite")
     try:

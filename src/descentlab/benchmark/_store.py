@@ -42,11 +42,19 @@ class Store:
     def __init__(self, path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("PRAGMA journal_mode=DELETE")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self._db:
-            self._db.executescript(_SCHEMA)
+        # SQLite says only "unable to open database file": opening the file for appending first
+        # raises the OSError that names the file and the reason (read-only, no permission, ...).
+        # An empty file is what SQLite creates anyway.
+        with open(self.path, "ab"):
+            pass
+        try:
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("PRAGMA journal_mode=DELETE")
+            self._db.execute("PRAGMA synchronous=FULL")
+            with self._db:
+                self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:  # e.g. no room for the journal next to it
+            raise _os_error(exc, self.path) from exc
         self._cache: dict[str, dict] = {}
         for row in self._db.execute(
             "SELECT id, kind, problem, optimizer, config, seed, budget, result, timing FROM trials"
@@ -74,17 +82,25 @@ class Store:
              json.dumps(r["result"]), json.dumps(r["timing"]), now)
             for r in records
         ]
-        with self._db:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO trials (id, kind, problem, optimizer, config, seed, budget, "
-                "result, timing, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO trials (id, kind, problem, optimizer, config, seed, "
+                    "budget, result, timing, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.OperationalError as exc:  # disk full, file made read-only meanwhile, ...
+            raise _os_error(exc, self.path) from exc
         for row in rows:
             self._cache.setdefault(row[0], _row(row[:9]))
 
     def close(self) -> None:
         self._db.close()
+
+
+def _os_error(exc: sqlite3.OperationalError, path: Path) -> OSError:
+    """SQLite's error as the OSError that the ``descentlab`` command reports in one line."""
+    return OSError(getattr(exc, "sqlite_errorcode", None), f"{exc} (SQLite)", str(path))
 
 
 def _row(row) -> dict:

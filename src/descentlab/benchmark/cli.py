@@ -19,9 +19,14 @@ def _lr_grid(text: str):
 
 def _bench(args: argparse.Namespace) -> int:
     import math
+    from pathlib import Path
 
     from descentlab.benchmark._bench import run_benchmark
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"descentlab bench: error: --out must be a directory ({args.out} is a file)",
+              file=sys.stderr)
+        return 2
     try:
         A, stats = run_benchmark(
             args.out, quick=args.quick, problems=args.problems, optimizers=args.optimizers,
