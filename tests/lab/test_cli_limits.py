@@ -55,6 +55,7 @@ def _exit_code(argv) -> int:
     (["basins", "--radius", "inf"], "range (0.0, inf). Got inf instead."),
     (["race", "--expr", ""], "the formula is empty"),
     (["race", "--bounds", "0,inf,0,1"], "--bounds needs four finite numbers"),
+    (["race", "--bounds=-1e308,1e308,0,1"], "are too far apart: XMAX - XMIN or YMAX - YMIN"),
     (["race", "--expr", "x**2", "--bounds=-inf,1,0,1"], "--bounds needs four finite numbers"),
     (["race", "--tol", "-1"], "The '--tol' parameter of descentlab race must be a float in "
                               "the range (0.0, inf). Got -1.0 instead."),

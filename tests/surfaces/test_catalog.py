@@ -141,3 +141,10 @@ def test_grid_for_contours():
     X, Y, Z = surfaces.get("himmelblau").grid(50)
     assert X.shape == Y.shape == Z.shape == (50, 50)
     assert Z.min() >= 0
+
+
+def test_bounds_whose_width_overflows_are_refused():
+    with pytest.raises(ValueError, match="finite width max - min"):
+        surfaces.from_expression("x**2 + y**2", bounds=((-1e308, 1e308), (0, 1)))
+    s = surfaces.from_expression("x**2 + y**2", bounds=((-1e300, 1e300), (0, 1)))
+    assert s.bounds == ((-1e300, 1e300), (0.0, 1.0))

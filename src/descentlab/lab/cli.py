@@ -232,6 +232,9 @@ def _bounds(text):
                          f"{text!r}.")
     if not (x0 < x1 and y0 < y1):  # also refuses NaN
         raise UsageError(f"bounds need XMIN < XMAX and YMIN < YMAX, got {text!r}.")
+    if not (math.isfinite(x1 - x0) and math.isfinite(y1 - y0)):
+        raise UsageError(f"--bounds {text!r} are too far apart: XMAX - XMIN or YMAX - YMIN "
+                         "overflows to inf.")
     return ((x0, x1), (y0, y1))
 
 

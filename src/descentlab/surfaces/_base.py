@@ -99,6 +99,11 @@ class Surface:
                 f"Surface {name!r}: bounds must be ((xmin, xmax), (ymin, ymax)) with xmin < xmax "
                 f"and ymin < ymax; got {bounds!r}."
             )
+        if not all(np.isfinite(float(b) - float(a)) for a, b in ((x0, x1), (y0, y1))):
+            raise ValueError(
+                f"Surface {name!r}: bounds must be finite with a finite width max - min; got "
+                f"{bounds!r}."
+            )
         self.bounds = ((float(x0), float(x1)), (float(y0), float(y1)))
         self.minima = np.asarray(minima, dtype=np.float64).reshape(-1, 2)
         self.minima.setflags(write=False)
