@@ -56,6 +56,8 @@ def _exit_code(argv) -> int:
     (["race", "--expr", ""], "the formula is empty"),
     (["race", "--bounds", "0,inf,0,1"], "--bounds needs four finite numbers"),
     (["race", "--bounds=-1e308,1e308,0,1"], "are too far apart: XMAX - XMIN or YMAX - YMIN"),
+    (["race", "--start", "nan,1"], "a start point X,Y must be two finite numbers"),
+    (["sweep", "--start=-inf,0"], "a start point X,Y must be two finite numbers"),
     (["race", "--expr", "x**2", "--bounds=-inf,1,0,1"], "--bounds needs four finite numbers"),
     (["race", "--tol", "-1"], "The '--tol' parameter of descentlab race must be a float in "
                               "the range (0.0, inf). Got -1.0 instead."),

@@ -198,10 +198,14 @@ def parse_grid(text: str):
 
 
 def _xy(text: str):
+    import math
+
     try:
         x, y = (float(v) for v in str(text).split(","))
     except ValueError:
         raise UsageError(f"a point is X,Y (two numbers), got {text!r}.") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise UsageError(f"a start point X,Y must be two finite numbers, got {text!r}.")
     return [x, y]
 
 
