@@ -54,7 +54,7 @@ def test_commands_are_registered_and_help_is_complete(capsys):
     (["sweep", "--metric", "speed", "--dry-run"], "Valid choices: final_loss"),
     (["race", "--expr", "__import__('os').system('true')"], "Refused expression"),
     (["race", "--expr", "x**2", "--surface", "bowl"], "not both"),
-    (["race", "--start", "1;2"], "a point is X,Y"),
+    (["race", "--start", "1;2"], "a start point is X,Y"),
     (["race", "--bounds", "1,0,0,1"], "XMIN < XMAX and YMIN < YMAX"),
     (["race", "--expr", "x/0"], "not a finite real function"),
 ])

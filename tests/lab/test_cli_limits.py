@@ -62,7 +62,7 @@ def _exit_code(argv) -> int:
     (["race", "--tol", "-1"], "The '--tol' parameter of descentlab race must be a float in "
                               "the range (0.0, inf). Got -1.0 instead."),
     (["race", "--minimum", "0,0"], "--minimum gives the minima of an --expr formula"),
-    (["race", "--expr", "x**2", "--minimum", "0,nan"], "--minimum needs two finite numbers"),
+    (["race", "--expr", "x**2", "--minimum", "0,nan"], "--minimum X,Y must be two finite numbers"),
 ])
 def test_refused_up_front(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -197,28 +197,24 @@ def parse_grid(text: str):
                          f"{text!r}.") from None
 
 
-def _xy(text: str):
+def _finite_point(text: str, what: str) -> list[float]:
     import math
 
     try:
         x, y = (float(v) for v in str(text).split(","))
     except ValueError:
-        raise UsageError(f"a point is X,Y (two numbers), got {text!r}.") from None
+        raise UsageError(f"{what} is X,Y (two numbers), got {text!r}.") from None
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise UsageError(f"a start point X,Y must be two finite numbers, got {text!r}.")
+        raise UsageError(f"{what} X,Y must be two finite numbers, got {text!r}.")
     return [x, y]
+
+
+def _xy(text: str):
+    return _finite_point(text, "a start point")
 
 
 def _minimum(text: str):
-    import math
-
-    try:
-        x, y = (float(v) for v in str(text).split(","))
-    except ValueError:
-        raise UsageError(f"--minimum is X,Y (two numbers), got {text!r}.") from None
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise UsageError(f"--minimum needs two finite numbers, got {text!r}.")
-    return [x, y]
+    return _finite_point(text, "--minimum")
 
 
 def _bounds(text):
