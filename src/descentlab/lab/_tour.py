@@ -11,6 +11,7 @@ place at the end, so ``out`` is never half-written.
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import os
 import platform
@@ -69,6 +70,15 @@ ANIMATION = [("gd", {"lr": 0.01}), ("momentum", {"lr": 0.005, "gamma": 0.9}),
 
 
 # --------------------------------------------------------------------------- builders
+def _plot(module: str, name: str) -> Callable[[TourSettings], object]:
+    """The builder of a figure that takes no settings: ``descentlab.lab.<module>.<name>()``,
+    its module imported when the tour builds it, as the other builders import theirs."""
+    def build(s):
+        return getattr(importlib.import_module(f"descentlab.lab.{module}"), name)()
+
+    return build
+
+
 def _lr_row(s):
     from descentlab.lab._figures_runs import plot_lr_row
 
@@ -115,12 +125,6 @@ def _cloud_caption(m, s):
     return look, meas
 
 
-def _ravine(s):
-    from descentlab.lab._figures_runs import plot_ravine
-
-    return plot_ravine()
-
-
 def _ravine_caption(m, s):
     look = ("Same learning rate (0.19, just under SGD's limit 2/10) for both. SGD bounces across "
             "the steep y axis while crawling along the flat x axis; Momentum's velocity averages "
@@ -145,12 +149,6 @@ def _metric_phrase(r) -> str:
             f"{r['oscillation']:.2f}, path length {fmt(r['path_length'], 3)}")
 
 
-def _nesterov(s):
-    from descentlab.lab._figures_lecture import plot_nesterov_step
-
-    return plot_nesterov_step()
-
-
 def _nesterov_caption(m, s):
     look = ("From the same point and the same velocity v (after a few Momentum steps on "
             "Himmelblau), Momentum adds the gradient step taken at theta, NAG the one taken at "
@@ -164,12 +162,6 @@ def _nesterov_caption(m, s):
     return look, meas
 
 
-def _tree(s):
-    from descentlab.lab._figures_lecture import plot_family_tree
-
-    return plot_family_tree()
-
-
 def _tree_caption(m, s):
     look = ("Drawn from descentlab.optim.family_tree(): every arrow is a parent listed in an "
             "optimizer's own metadata. Left: the direction branch (Momentum, NAG); right: the "
@@ -177,12 +169,6 @@ def _tree_caption(m, s):
     meas = (f"{len(m['nodes'])} optimizers, {len(m['edges'])} edges: "
             + ", ".join(f"{a} -> {b}" for a, b in m["edges"]) + ".")
     return look, meas
-
-
-def _loss_curves(s):
-    from descentlab.lab._figures_lecture import plot_loss_curves
-
-    return plot_loss_curves()
 
 
 def _loss_curves_caption(m, s):
@@ -220,12 +206,6 @@ def _outliers_caption(m, s):
     return look, meas
 
 
-def _cross_entropy(s):
-    from descentlab.lab._figures_lecture import plot_cross_entropy
-
-    return plot_cross_entropy()
-
-
 def _cross_entropy_caption(m, s):
     look = ("The slide's worked example with label L = [0, 1]: prediction [0, 1] costs 0 "
             "(0 * inf is taken as 0), prediction [1, 0] costs inf. The cost column is "
@@ -237,12 +217,6 @@ def _cross_entropy_caption(m, s):
             + "; from logits (+-30): " + fmt(m["logit_costs"]["[0, 1]"]) + " and "
             + fmt(m["logit_costs"]["[1, 0]"]) + ".")
     return look, meas
-
-
-def _kl(s):
-    from descentlab.lab._figures_lecture import plot_kl_divergence
-
-    return plot_kl_divergence()
 
 
 def _kl_caption(m, s):
@@ -404,20 +378,22 @@ def sections() -> list[Section]:
                 "Lecture figures 1 and 2", _lr_row, _lr_row_caption),
         Section("minibatch_cloud", "GD vs minibatch SGD, with the cloud of minibatch gradients",
                 "Lecture figure 2, in detail", _cloud, _cloud_caption),
-        Section("ravine", "SGD vs Momentum in a ravine", "Lecture figure 3", _ravine,
-                _ravine_caption),
+        Section("ravine", "SGD vs Momentum in a ravine", "Lecture figure 3",
+                _plot("_figures_runs", "plot_ravine"), _ravine_caption),
         Section("nesterov", "Momentum step vs Nesterov look-ahead step", "Lecture figure 4",
-                _nesterov, _nesterov_caption),
-        Section("family_tree", "The optimizer family tree", "Lecture figure 5", _tree,
-                _tree_caption),
+                _plot("_figures_lecture", "plot_nesterov_step"), _nesterov_caption),
+        Section("family_tree", "The optimizer family tree", "Lecture figure 5",
+                _plot("_figures_lecture", "plot_family_tree"), _tree_caption),
         Section("loss_curves", "Regression losses and their gradients",
-                "Lecture figure 6 and section 2", _loss_curves, _loss_curves_caption),
+                "Lecture figure 6 and section 2", _plot("_figures_lecture", "plot_loss_curves"),
+                _loss_curves_caption),
         Section("outliers", "What an outlier does to MAE, MSE and Huber", "Lecture figure 6",
                 _outliers, _outliers_caption),
         Section("cross_entropy", "Cross-entropy: the slide's worked example",
-                "Lecture section 2", _cross_entropy, _cross_entropy_caption),
+                "Lecture section 2", _plot("_figures_lecture", "plot_cross_entropy"),
+                _cross_entropy_caption),
         Section("kl_divergence", "KL divergence = cross-entropy - entropy", "Lecture section 2",
-                _kl, _kl_caption),
+                _plot("_figures_lecture", "plot_kl_divergence"), _kl_caption),
         Section("race", "Eight optimizers on Rosenbrock, with metrics", "Beyond the lecture",
                 _race, _race_caption),
         Section("basins", "Basin map: where each start point ends", "Beyond the lecture",

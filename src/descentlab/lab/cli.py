@@ -681,6 +681,19 @@ def _common(p, command: str) -> None:
                    help="no progress bar on stderr")
 
 
+def _run_args(p, command: str, start_help: str) -> None:
+    """The run options race and sweep share: --start, --steps, --batch-size, --tol."""
+    d, S = DEFAULTS[command], argparse.SUPPRESS
+    p.add_argument("--start", action="append", type=_argtype(_xy), metavar="X,Y", default=S,
+                   help=start_help)
+    p.add_argument("--steps", type=int, default=S, help=f"steps per run (default {d['steps']})")
+    p.add_argument("--batch-size", type=int, default=S,
+                   help="minibatch size on data surfaces (linear_fit, lecture_lr): SGD's "
+                   "noisy gradients (default: full batch)")
+    p.add_argument("--tol", type=float, default=S,
+                   help=f"tolerance on J - f* for steps_to_tol (default {d['tol']})")
+
+
 def _surface_args(p, command: str) -> None:
     d = DEFAULTS[command]
     g = p.add_argument_group("surface")
@@ -748,14 +761,7 @@ def register(subparsers) -> None:
                    metavar="SPEC", default=S,
                    help=_optimizer_help(" ".join(d["optimizer"])) + " (repeatable)")
     _surface_args(p, "race")
-    p.add_argument("--start", action="append", type=_argtype(_xy), metavar="X,Y", default=S,
-                   help="start point (repeatable; default: the surface's suggested start)")
-    p.add_argument("--steps", type=int, default=S, help=f"steps per run (default {d['steps']})")
-    p.add_argument("--batch-size", type=int, default=S,
-                   help="minibatch size on data surfaces (linear_fit, lecture_lr): SGD's "
-                   "noisy gradients (default: full batch)")
-    p.add_argument("--tol", type=float, default=S,
-                   help=f"tolerance on J - f* for steps_to_tol (default {d['tol']})")
+    _run_args(p, "race", "start point (repeatable; default: the surface's suggested start)")
     p.add_argument("--out", metavar="FILE", default=S,
                    help=f"output: .png, .svg, .pdf, .gif or .mp4 (default {d['out']})")
     p.add_argument("--frames", type=int, default=S,
@@ -791,13 +797,7 @@ def register(subparsers) -> None:
                    help=f"metric to colour by: {', '.join(SWEEP_METRICS)} (default "
                    f"{d['metric']})")
     _surface_args(p, "sweep")
-    p.add_argument("--start", action="append", type=_argtype(_xy), metavar="X,Y", default=S,
-                   help="start point (repeatable: cells show the median)")
-    p.add_argument("--steps", type=int, default=S, help=f"steps per run (default {d['steps']})")
-    p.add_argument("--batch-size", type=int, default=S,
-                   help="minibatch size on data surfaces (default: full batch)")
-    p.add_argument("--tol", type=float, default=S,
-                   help=f"tolerance on J - f* (default {d['tol']})")
+    _run_args(p, "sweep", "start point (repeatable: cells show the median)")
     p.add_argument("--out", metavar="FILE", default=S,
                    help=f"output .png/.svg/.pdf (default {d['out']})")
     p.add_argument("--dpi", type=int, default=S, help=_DPI_HELP.format(d["dpi"]))
