@@ -207,7 +207,7 @@ class Optimizer:
         _check_no_shared_memory(owner, params)
         plans: dict = {}  # (kernel, coefficients) by scalar state and dtype
         fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
-        buffers, only_t = self._buffers, self._scalar_keys == ("t",)
+        only_t = self._scalar_keys == ("t",)
         numba = _accelerator == "numba"
         for p, g, s in zip(params, grads, states, strict=True):
             s["t"] += 1
@@ -223,8 +223,7 @@ class Optimizer:
             if call is None:
                 self._update_any(p, g, s, 0)
             else:
-                flat = (p.reshape(-1), g.reshape(-1), *(s[b].reshape(-1) for b in buffers))
-                fused.append((call[0], flat, call[1]))
+                fused.append((call[0], self._flat(p, g, s), call[1]))
         _run_kernels(fused)
 
     def _update_any(self, params, grad, state, fuse_from: int) -> None:
@@ -313,17 +312,13 @@ class Optimizer:
         cast = params.dtype.type  # round each coefficient to the params' dtype, as NumPy does
         return kernel, [c if isinstance(c, bool) else cast(c) for c in plan[1]]
 
+    def _flat(self, params, grad, state) -> tuple:
+        """The 1-d views a kernel takes: params, grad, then the state's buffers in order."""
+        return (params.reshape(-1), grad.reshape(-1),
+                *(state[name].reshape(-1) for name in self._buffers))
+
     def _update_fused(self, kernel, args, params, grad, state) -> None:
-        theta, g = params.reshape(-1), grad.reshape(-1)
-        buffers = [state[name].reshape(-1) for name in self._buffers]
-        if theta.size < 2 * _MIN_PART:  # one thread's work (see _run_split): call it directly
-            kernel(theta, g, *buffers, *args)
-            return
-
-        def run(a: int, b: int) -> None:
-            kernel(theta[a:b], g[a:b], *(buf[a:b] for buf in buffers), *args)
-
-        _run_split(run, theta.size)
+        _run_kernels([(kernel, self._flat(params, grad, state), args)])
 
     def _scratch(self, dtype) -> list:
         # one set per thread: steps of one optimizer may run in several threads at once

@@ -12,7 +12,7 @@ overflow or on an invalid value: the inf or nan it produces is the same.
 
 Threads. A large step runs the kernel over chunks of the arrays, shared out between the calling
 thread and ``get_num_threads() - 1`` persistent Python threads of descentlab's own (the kernels
-release the GIL), see ``_base._run_split``. Decision, measured on the 2-core machine of issue 2
+release the GIL), see ``_base._run_kernels``. Decision, measured on the 2-core machine of issue 2
 (Momentum, 1M float32, ms per step, fastest of 60, interleaved with torch.optim's steps as in
 ``benchmarks/step_throughput.py``; numbers vary +-20% from run to run):
 
