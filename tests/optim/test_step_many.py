@@ -77,6 +77,38 @@ def test_step_many_is_bit_for_bit_step_on_each(case, dtype, accelerator, threads
             assert sa[name] == sb[name]
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_one_optimizer_on_entries_of_other_step_counts_and_dtypes(case):
+    """The compiled loop's coefficients are kept per dtype and step count (``_plans``): entries
+    at different steps and of both dtypes, in one call and over calls, still get their own."""
+    def run(many: bool):
+        opt = case.make()
+        rng = np.random.default_rng(1)
+        arrays = [rng.standard_normal(5000).astype(dtype) for dtype in (np.float32, np.float64,
+                                                                        np.float32)]
+        states = [opt.init(a) for a in arrays]
+        for k in range(5):
+            live = [i for i in range(3) if k >= i]  # entry i starts at step i: t differs
+            grads = [grad_fn(opt.lookahead(arrays[i], states[i])).astype(arrays[i].dtype)
+                     for i in live]
+            if many:
+                opt.step_many([arrays[i] for i in live], grads, [states[i] for i in live])
+            else:
+                for i, g in zip(live, grads, strict=True):
+                    opt.step(arrays[i], g, states[i])
+        return arrays, states
+
+    _base.set_accelerator("numpy")
+    expected, expected_states = run(many=False)
+    _base.set_accelerator("numba")
+    arrays, states = run(many=True)
+    for a, b, sa, sb in zip(arrays, expected, states, expected_states, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert sa["t"] == sb["t"]
+        for name in case.buffers:
+            np.testing.assert_array_equal(sa[name], sb[name])
+
+
 def test_step_many_mixes_numpy_torch_and_batched_entries():
     """Any entry ``step`` takes: a torch tensor, an array with a batched (per-run) lr."""
     lr = np.array([[0.01], [0.1]])
@@ -160,11 +192,11 @@ def test_kernels_of_many_arrays_cover_each_element_once(monkeypatch):
     lock = threading.Lock()
     threads: dict[int, set] = {n: set() for n in sizes}
 
-    def kernel(x, k):
+    def kernel(x, k, a, b):  # a kernel steps elements a:b of its arrays
         time.sleep(0.005)  # (releases the GIL, as the compiled kernels do: the workers join in)
         with lock:
-            x += k
-            threads[x.base.size if x.base is not None else x.size].add(threading.get_ident())
+            x[a:b] += k
+            threads[x.size].add(threading.get_ident())
 
     _base.set_num_threads(3)
     _base._run_kernels([(kernel, (x,), (1,)) for x in seen])

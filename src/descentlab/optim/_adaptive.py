@@ -63,6 +63,8 @@ class Adagrad(Optimizer):
         xp.divide(g, w, out=w)
         theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (...) * g
 
+    _kernel_reads_state = False
+
     def _kernel(self, state):
         return "adagrad", (self.eps, self.lr, self.variant == "lecture")
 
@@ -114,6 +116,8 @@ class RMSProp(Optimizer):
         w += c(hp.eps)
         xp.divide(g, w, out=w)
         theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (sqrt(G) + eps) * g
+
+    _kernel_reads_state = False
 
     def _kernel(self, state):
         return "rmsprop", (self.gamma, 1 - self.gamma, self.eps, self.lr)
@@ -171,6 +175,8 @@ class AdaDelta(Optimizer):
         xp.multiply(delta, delta, out=w)
         s *= c(hp.gamma)
         s += xp.multiply(w, c(1 - hp.gamma), out=w)  # s = gamma * s + (1 - gamma) * delta^2
+
+    _kernel_reads_state = False
 
     def _kernel(self, state):
         return "adadelta", (self.gamma, 1 - self.gamma, self.eps, self.lr)

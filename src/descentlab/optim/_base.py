@@ -95,8 +95,9 @@ class Optimizer:
                 value, name=name, owner=owner, low=iv.low, high=iv.high,
                 low_closed=iv.low_closed, high_closed=iv.high_closed,
             )
-        self.hyperparameters = hp
+        self.hyperparameters = hp  # fixed from here on: build a new optimizer to change them
         self._work_cache: dict = {}
+        self._plans: dict = {}  # the numba kernel and its coefficients, see _fused_call
         # precomputed for the checks that run on every step
         self._batched = tuple((k, v) for k, v in hp.items() if isinstance(v, np.ndarray))
         self._scalar_keys = ("t", *self._extra_state())
@@ -205,21 +206,11 @@ class Optimizer:
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{owner}.step_many, entry {i}: {e}") from None
         _check_no_shared_memory(owner, params)
-        plans: dict = {}  # (kernel, coefficients) by scalar state and dtype
         fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
-        only_t = self._scalar_keys == ("t",)
-        numba = _accelerator == "numba"
         for p, g, s in zip(params, grads, states, strict=True):
             s["t"] += 1
             self._advance(s)
-            if (not numba or type(p) is not np.ndarray or p.dtype not in _KERNEL_DTYPES
-                    or g.dtype != p.dtype or not self._blockable(p, g, s, 0)):
-                self._update_any(p, g, s, 0)
-                continue
-            key = (s["t"], p.dtype) if only_t else (*(s[k] for k in self._scalar_keys), p.dtype)
-            call = plans.get(key, False)
-            if call is False:
-                call = plans[key] = self._fused_call(p, g, s, 0)
+            call = self._fused_call(p, g, s, 0)
             if call is None:
                 self._update_any(p, g, s, 0)
             else:
@@ -249,6 +240,8 @@ class Optimizer:
         """The element-wise rule: ``theta``, ``g``, the buffers in ``state`` and the ``work``
         scratch arrays all have one shape (the whole params, or one block of them)."""
         raise NotImplementedError
+
+    _kernel_reads_state = True  # whether _kernel's coefficients depend on the scalar state
 
     def _kernel(self, state) -> tuple[str, tuple] | None:
         """The fused kernel of this rule (see ``_fused``) and its float64 coefficients."""
@@ -299,18 +292,27 @@ class Optimizer:
     def _fused_call(self, params, grad, state, fuse_from: int):
         """``(kernel, coefficients)`` when this step runs as a numba kernel, else None.
 
-        Besides the arrays' dtype, the result depends on the scalar state only (``t``, ...).
+        Besides the arrays' dtype, the coefficients depend on the scalar state (``t``, ...) for
+        the rules whose ``_kernel_reads_state`` is true, and on nothing else (hyperparameters are
+        fixed at construction): they are computed once per key and kept in ``self._plans``.
         """
         if (_accelerator != "numba" or type(params) is not np.ndarray
                 or params.dtype not in _KERNEL_DTYPES or grad.dtype != params.dtype
                 or not self._blockable(params, grad, state, fuse_from)):
             return None
-        plan = self._kernel(state)
-        kernel = _fused.kernel(plan[0]) if plan else None
-        if kernel is None:
-            return None
-        cast = params.dtype.type  # round each coefficient to the params' dtype, as NumPy does
-        return kernel, [c if isinstance(c, bool) else cast(c) for c in plan[1]]
+        key = (params.dtype, *(state[k] for k in self._scalar_keys)) \
+            if self._kernel_reads_state else params.dtype
+        call = self._plans.get(key, False)
+        if call is False:
+            plan = self._kernel(state)
+            kernel = _fused.kernel(plan[0]) if plan else None
+            cast = params.dtype.type  # round each coefficient to the params' dtype, as NumPy does
+            call = None if kernel is None else \
+                (kernel, [c if isinstance(c, bool) else cast(c) for c in plan[1]])
+            if len(self._plans) >= 8:  # (a new t each step: keep the few latest)
+                self._plans.clear()
+            self._plans[key] = call
+        return call
 
     def _flat(self, params, grad, state) -> tuple:
         """The 1-d views a kernel takes: params, grad, then the state's buffers in order."""
@@ -504,6 +506,8 @@ def _check_no_shared_memory(owner: str, params: list) -> None:
     """Refuse NumPy params that are views of one array sharing elements (``x`` and ``x[:2]``):
     stepping them as separate entries would step those elements twice. Arrays of different
     base arrays are not compared (torch tensors' views cannot be told apart this way)."""
+    if len(params) < 2:
+        return
     by_root: dict[int, list[int]] = {}
     for i, p in enumerate(params):
         root = p
@@ -525,36 +529,40 @@ def _check_no_shared_memory(owner: str, params: list) -> None:
 
 
 def _run_kernels(calls: list[tuple]) -> None:
-    """Run ``kernel(*arrays, *args)`` for each call: the fused steps of many arrays at once.
+    """Run ``kernel(*arrays, *args, 0, n)`` for each call: the fused steps of many arrays at once.
 
     As in ``step``, an array is split over the threads only if it is large (at least two
     ``_MIN_PART`` chunks); the calling thread runs the small ones while the workers wake up, then
-    joins in on the large ones' chunks. Decision, measured in a torch training loop on 2 cores
-    (``benchmarks/step_throughput.py``'s loop table, a 40-tensor MLP of 65K-element weights):
-    sharing the small arrays out too was 5-10% slower in 7 runs of 8, the GIL changing hands
-    between each kernel call of the two threads.
+    joins in on the large ones' chunks. A kernel takes the bounds ``a, b`` of the elements it
+    steps and slices its flat arrays itself (slicing them here cost a few microseconds a step).
+    Decision, measured in a torch training loop on 2 cores (``benchmarks/step_throughput.py``'s
+    loop table, a 40-tensor MLP of 65K-element weights): sharing the small arrays out too was
+    5-10% slower in 7 runs of 8, the GIL changing hands between each kernel call of the two
+    threads.
     """
-    large = [c for c in calls if c[1][0].size >= 2 * _MIN_PART]
-    if _num_threads < 2 or not large:
+    big = 2 * _MIN_PART
+    total = sum(n for _, arrays, _ in calls if (n := arrays[0].size) >= big) \
+        if _num_threads > 1 else 0
+    if not total:
         for kernel, arrays, args in calls:
-            kernel(*arrays, *args)
+            kernel(*arrays, *args, 0, arrays[0].size)
         return
-    total = sum(arrays[0].size for _, arrays, _ in large)
     n_threads = min(_num_threads, total // _MIN_PART)
     chunk = max(_MIN_PART, total // (_CHUNKS_PER_THREAD * n_threads))
-    pieces = [(kernel, [x[a:a + chunk] for x in arrays], args)
-              for kernel, arrays, args in large for a in range(0, arrays[0].size, chunk)]
+    pieces = [(kernel, arrays, args, a, a + chunk)  # (a kernel's slice stops at the array's end)
+              for kernel, arrays, args in calls if (n := arrays[0].size) >= big
+              for a in range(0, n, chunk)]
 
     def run(i: int, _: int) -> None:
-        kernel, arrays, args = pieces[i]
-        kernel(*arrays, *args)
+        kernel, arrays, args, a, b = pieces[i]
+        kernel(*arrays, *args, a, b)
 
     job = _Job(run, list(range(len(pieces) + 1)))
     for worker in _crew(n_threads - 1):
         worker.start(job)
     for kernel, arrays, args in calls:
-        if arrays[0].size < 2 * _MIN_PART:
-            kernel(*arrays, *args)
+        if (n := arrays[0].size) < big:
+            kernel(*arrays, *args, 0, n)
     job.work()
     job.wait()
 

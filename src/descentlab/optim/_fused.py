@@ -1,14 +1,16 @@
 """Optional accelerator: each rule as one fused loop compiled by numba (``pip install numba``).
 
 A NumPy step makes about ten passes over memory (one per ufunc call); these kernels make one. Each
-kernel performs, element by element, exactly the operations of its rule's ``_update`` in the same
-order, in the params' dtype (coefficients rounded to it first, as NumPy rounds a Python float), with
-numba's default strict IEEE semantics (no fastmath, so no fused multiply-add and no reassociation):
-the results are bit-for-bit those of the NumPy path, which the tests check for every rule in float32
-and float64. Used only for contiguous NumPy arrays with float (not batched) hyperparameters, of
-4096 elements or more in ``step`` and of any size in ``step_many``, and only when numba is
-importable; ``set_accelerator("numpy")`` turns it off. Unlike NumPy, a kernel does not warn on
-overflow or on an invalid value: the inf or nan it produces is the same.
+kernel steps the elements ``a:b`` of its flat arrays (one chunk of a step that is split over
+threads, or ``0:n``) and performs, element by element, exactly the operations of its rule's
+``_update`` in the same order, in the params' dtype (coefficients rounded to it first, as NumPy
+rounds a Python float), with numba's default strict IEEE semantics (no fastmath, so no fused
+multiply-add and no reassociation): the results are bit-for-bit those of the NumPy path, which the
+tests check for every rule in float32 and float64. Used only for contiguous NumPy arrays with float
+(not batched) hyperparameters, of 4096 elements or more in ``step`` and of any size in
+``step_many``, and only when numba is importable; ``set_accelerator("numpy")`` turns it off. Unlike
+NumPy, a kernel does not warn on overflow or on an invalid value: the inf or nan it produces is the
+same.
 
 Threads. A large step runs the kernel over chunks of the arrays, shared out between the calling
 thread and ``get_num_threads() - 1`` persistent Python threads of descentlab's own (the kernels
@@ -70,19 +72,22 @@ def _compile() -> dict:
     jit = numba.njit(nogil=True, cache=True, error_model="numpy")
 
     @jit
-    def gd(theta, g, lr):
+    def gd(theta, g, lr, a, b):
+        theta, g = theta[a:b], g[a:b]
         for i in range(theta.size):
             theta[i] -= g[i] * lr
 
     @jit
-    def momentum(theta, g, v, gamma, lr):
+    def momentum(theta, g, v, gamma, lr, a, b):
+        theta, g, v = theta[a:b], g[a:b], v[a:b]
         for i in range(theta.size):
             vi = v[i] * gamma + g[i] * lr
             v[i] = vi
             theta[i] -= vi
 
     @jit
-    def adagrad(theta, g, G, eps, lr, eps_inside):
+    def adagrad(theta, g, G, eps, lr, eps_inside, a, b):
+        theta, g, G = theta[a:b], g[a:b], G[a:b]
         for i in range(theta.size):
             gi = g[i]
             Gi = G[i] + gi * gi
@@ -91,7 +96,8 @@ def _compile() -> dict:
             theta[i] -= (gi / d) * lr
 
     @jit
-    def rmsprop(theta, g, G, gamma, one_minus_gamma, eps, lr):
+    def rmsprop(theta, g, G, gamma, one_minus_gamma, eps, lr, a, b):
+        theta, g, G = theta[a:b], g[a:b], G[a:b]
         for i in range(theta.size):
             gi = g[i]
             Gi = G[i] * gamma + (gi * gi) * one_minus_gamma
@@ -99,7 +105,8 @@ def _compile() -> dict:
             theta[i] -= (gi / (np.sqrt(Gi) + eps)) * lr
 
     @jit
-    def adadelta(theta, g, G, s, gamma, one_minus_gamma, eps, lr):
+    def adadelta(theta, g, G, s, gamma, one_minus_gamma, eps, lr, a, b):
+        theta, g, G, s = theta[a:b], g[a:b], G[a:b], s[a:b]
         for i in range(theta.size):
             gi = g[i]
             Gi = G[i] * gamma + (gi * gi) * one_minus_gamma
@@ -109,7 +116,9 @@ def _compile() -> dict:
             s[i] = s[i] * gamma + (delta * delta) * one_minus_gamma
 
     @jit
-    def adam(theta, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps, step):
+    def adam(theta, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps, step,
+             a, b):
+        theta, g, m, v = theta[a:b], g[a:b], m[a:b], v[a:b]
         for i in range(theta.size):
             gi = g[i]
             mi = m[i] * beta1 + gi * one_minus_beta1
@@ -120,7 +129,8 @@ def _compile() -> dict:
 
     @jit
     def nadam(theta, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps, bc1, k,
-              lr):
+              lr, a, b):
+        theta, g, m, v = theta[a:b], g[a:b], m[a:b], v[a:b]
         for i in range(theta.size):
             gi = g[i]
             w = gi * one_minus_beta1
@@ -133,7 +143,8 @@ def _compile() -> dict:
 
     @jit
     def nadam_torch(theta, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps,
-                    a_g, a_m):
+                    a_g, a_m, a, b):
+        theta, g, m, v = theta[a:b], g[a:b], m[a:b], v[a:b]
         for i in range(theta.size):
             gi = g[i]
             mi = m[i] * beta1 + gi * one_minus_beta1

@@ -44,6 +44,8 @@ class GD(Optimizer):
         xp, c = namespace(theta), hp.like
         theta -= xp.multiply(g, c(hp.lr), out=work[0])  # theta = theta - lr * g
 
+    _kernel_reads_state = False
+
     def _kernel(self, state):
         return "gd", (self.lr,)
 
@@ -124,6 +126,8 @@ class Momentum(Optimizer):
         v *= c(hp.gamma)
         v += xp.multiply(g, c(hp.lr), out=work[0])  # v = gamma * v + lr * g
         theta -= v  # theta = theta - v
+
+    _kernel_reads_state = False
 
     def _kernel(self, state):
         return "momentum", (self.gamma, self.lr)
