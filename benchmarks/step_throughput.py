@@ -1,6 +1,6 @@
 """Time per optimizer step: descentlab on NumPy and in PyTorch against torch.optim and a plain copy.
 
-    python benchmarks/step_throughput.py [--sizes 1M 16M] [--repeats 15] [--rounds 60]
+    python benchmarks/step_throughput.py [--sizes 1M 16M] [--repeats 50] [--rounds 60]
                                          [--threads N] [--accelerator numba|numpy]
 
 For Adam, RMSProp and Momentum on float32 parameters of each size it times, in one run:
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["1M", "16M"], choices=list(SIZES))
     parser.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=60,
                         help="rounds of the training-loop table (0: skip it)")
     parser.add_argument("--threads", type=int, default=None,

@@ -32,13 +32,15 @@ release the GIL), see ``_base._run_kernels``. Decision, measured on the 2-core m
   fork-safe (a forked child starts new threads), thread-safe (each step is its own job; a
   worker helps whichever step woke it last).
 
-With it, Momentum at 1M, each function timed alone (``benchmarks/step_throughput.py``, 2026-11-26):
-numpy 0.15-0.20 ms, torch foreach 0.20-0.23, fused 0.15-0.20, serial kernel about the same as the
-split one. Waking a worker costs 30-50 us on this virtual machine (futex wake of an idle vCPU),
-about half of a 1M Momentum step's share, so the split gains little there; it pays from Adam at
-1M (0.35 against 0.55 serial). Where the step runs between torch calls, torch's OpenMP threads
-(spinning after each parallel torch call) take the second core and the split gains nothing; the
-torch adapter's Momentum step stays 1.2-1.6x torch.optim's default at 1M (see the README).
+With it, Momentum at 1M, each function timed alone (``benchmarks/step_throughput.py``, fastest of
+50, 2026-11-26): numpy 0.11-0.15 ms, torch foreach 0.17, fused 0.10-0.12. Inside a step (timed with
+perf_counter), the worker starts its first chunk 10-15 us after the caller starts its own, and the
+caller waits 1-33 us (mostly about 10) at the end for the worker's last chunk; two threads stepping
+their chunks at once take about 45 us per 256K-element chunk against 38 us alone (they share the L3
+cache's bandwidth). Right after a torch backward pass, torch's OpenMP threads spin on the second
+core, and in some processes the worker never gets it (the caller then steps every chunk); the torch
+adapter's Momentum step at 1M is then 1.5-1.7x torch.optim's default in a training loop, against
+1.04-1.18x where the worker does its share (see the README).
 """
 
 from __future__ import annotations
