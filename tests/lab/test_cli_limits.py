@@ -55,7 +55,9 @@ def _exit_code(argv) -> int:
     (["basins", "--radius", "inf"], "range (0.0, inf). Got inf instead."),
     (["race", "--expr", ""], "the formula is empty"),
     (["race", "--bounds", "0,inf,0,1"], "--bounds needs four finite numbers"),
-    (["race", "--bounds=-1e308,1e308,0,1"], "are too far apart: XMAX - XMIN or YMAX - YMIN"),
+    (["race", "--bounds=-1e308,1e308,0,1"], "--bounds must lie in [-1e+100, 1e+100] (figures "
+                                            "need room to compute ticks)"),
+    (["race", "--bounds=0,1.7e308,0,1"], "--bounds must lie in"),  # was matplotlib's traceback
     (["race", "--start", "nan,1"], "a start point X,Y must be two finite numbers"),
     (["sweep", "--start=-inf,0"], "a start point X,Y must be two finite numbers"),
     (["race", "--expr", "x**2", "--bounds=-inf,1,0,1"], "--bounds needs four finite numbers"),

@@ -232,9 +232,11 @@ def _bounds(text):
                          f"{text!r}.")
     if not (x0 < x1 and y0 < y1):  # also refuses NaN
         raise UsageError(f"bounds need XMIN < XMAX and YMIN < YMAX, got {text!r}.")
-    if not (math.isfinite(x1 - x0) and math.isfinite(y1 - y0)):
-        raise UsageError(f"--bounds {text!r} are too far apart: XMAX - XMIN or YMAX - YMIN "
-                         "overflows to inf.")
+    from descentlab.surfaces._base import MAX_ABS_BOUND
+
+    if not all(abs(v) <= MAX_ABS_BOUND for v in (x0, x1, y0, y1)):
+        raise UsageError(f"--bounds must lie in [-{MAX_ABS_BOUND:g}, {MAX_ABS_BOUND:g}] "
+                         f"(figures need room to compute ticks), got {text!r}.")
     return ((x0, x1), (y0, y1))
 
 

@@ -14,7 +14,14 @@ import numpy as np
 
 from descentlab._backend import is_torch, namespace
 
-__all__ = ["Surface", "as_points", "stack_xy"]
+__all__ = ["Surface", "as_points", "stack_xy", "MAX_ABS_BOUND"]
+
+# Decision: a surface's bounds lie in [-MAX_ABS_BOUND, MAX_ABS_BOUND]. Finite bounds are not
+# enough: the pictures' tick locator multiplies the view's width by up to 100 and overflowed
+# (an OverflowError traceback from matplotlib for `--bounds=0,1.7e308,0,1`), and the lab's
+# divergence test multiplies half-widths by its bound. No 2-D picture needs a view wider than
+# 1e100, and squares of such coordinates (1e200) are still finite.
+MAX_ABS_BOUND = 1e100
 
 
 def as_points(xy, *, owner: str = "Surface"):
@@ -99,10 +106,10 @@ class Surface:
                 f"Surface {name!r}: bounds must be ((xmin, xmax), (ymin, ymax)) with xmin < xmax "
                 f"and ymin < ymax; got {bounds!r}."
             )
-        if not all(np.isfinite(float(b) - float(a)) for a, b in ((x0, x1), (y0, y1))):
+        if not all(abs(float(v)) <= MAX_ABS_BOUND for v in (x0, x1, y0, y1)):
             raise ValueError(
-                f"Surface {name!r}: bounds must be finite with a finite width max - min; got "
-                f"{bounds!r}."
+                f"Surface {name!r}: bounds must lie in [-{MAX_ABS_BOUND:g}, {MAX_ABS_BOUND:g}] "
+                f"(figures need room to compute ticks); got {bounds!r}."
             )
         self.bounds = ((float(x0), float(x1)), (float(y0), float(y1)))
         self.minima = np.asarray(minima, dtype=np.float64).reshape(-1, 2)

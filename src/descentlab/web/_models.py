@@ -7,11 +7,11 @@ refused with HTTP 422 and a message that names the cap, so one request can never
 
 from __future__ import annotations
 
-import math
-import sys
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
+
+from descentlab.surfaces._base import MAX_ABS_BOUND
 
 __all__ = [
     "LIMITS", "Limits", "SurfaceSpec", "OptimizerSpec", "RunRequest", "GridRequest",
@@ -63,25 +63,26 @@ HyperparameterValue = Annotated[
 
 
 def _check_bounds(bounds) -> None:
-    """Refuse a view whose axis is reversed, empty, or wider than a float can hold.
+    """Refuse a view whose axis is reversed or empty, or that reaches past ``MAX_ABS_BOUND``.
 
-    Each bound is already finite (``Finite``), but ``max - min`` can still overflow to inf
-    (``(-1e308, 1e308)``), and a grid over an infinite width is all inf / nan.
+    Each bound is already finite (``Finite``), but a picture of ``(-1e308, 1e308)`` cannot be
+    drawn (its width overflows, and so does the tick arithmetic well before that); see
+    ``descentlab.surfaces._base.MAX_ABS_BOUND``.
 
     >>> _check_bounds(((-1e308, 1e308), (0, 1)))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: bounds on x are too far apart: the width max - min of (-1e+308, 1e+308) ...
+    ValueError: bounds on x must lie in [-1e+100, 1e+100] ...; got (-1e+308, 1e+308)
     """
     if bounds is None:
         return
     for axis, (lo, hi) in zip("xy", bounds, strict=True):
         if not lo < hi:
             raise ValueError(f"bounds on {axis} must satisfy min < max; got ({lo}, {hi})")
-        if not math.isfinite(hi - lo):
-            raise ValueError(f"bounds on {axis} are too far apart: the width max - min of "
-                             f"({lo}, {hi}) overflows to inf; it must be at most "
-                             f"{sys.float_info.max:.4g}")
+        if not (abs(lo) <= MAX_ABS_BOUND and abs(hi) <= MAX_ABS_BOUND):
+            raise ValueError(f"bounds on {axis} must lie in [-{MAX_ABS_BOUND:g}, "
+                             f"{MAX_ABS_BOUND:g}] (figures need room to compute ticks); got "
+                             f"({lo}, {hi})")
 
 
 class _Strict(BaseModel):
