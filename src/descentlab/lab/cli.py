@@ -714,7 +714,9 @@ def _surface_args(p, command: str) -> None:
                    help="a known minimizer of the --expr formula (repeatable); without one, "
                    "J - f*, steps_to_tol, distance and the tolerance are not measured")
     g.add_argument("--bounds", type=_argtype(_bounds), metavar="XMIN,XMAX,YMIN,YMAX",
-                   default=argparse.SUPPRESS, help="plotting window (default: the surface's)")
+                   default=argparse.SUPPRESS,
+                   help="plotting window, each bound in [-1e100, 1e100] (default: the "
+                        "surface's)")
 
 
 def _optimizer_help(default) -> str:
