@@ -167,3 +167,34 @@ def test_repr_shows_the_hyperparameters():
         "momentum_decay=0.004)")
     assert repr(optim.GD(lr=np.array([[0.01], [0.03]]))) == "GD(lr=[[0.01],\n [0.03]])"
     assert "array(shape=(10, 1))" in repr(optim.GD(lr=np.full((10, 1), 0.1)))
+
+
+@pytest.mark.parametrize("name", optim.names())
+def test_hyperparameters_cannot_be_reassigned_on_the_instance(name):
+    """``opt.lr = 0.5`` used to be accepted and read by the numba kernels only: arrays of 4096
+    elements or more stepped with 0.5, smaller ones with the constructor's value."""
+    opt = optim.get(name)
+    first = opt.hyperparameter_specs()[0].name
+    before = getattr(opt, first)
+    with pytest.raises(AttributeError, match=f"{name}'s {first!r} is fixed at construction"):
+        setattr(opt, first, 0.5)
+    assert getattr(opt, first) == before and opt.hyperparameters[first] == before
+    opt.note = "other attributes are free"  # (only the hyperparameters' names are guarded)
+    assert opt.note == "other attributes are free"
+
+
+@pytest.mark.parametrize("name", ["GD", "Adam", "Nadam"])
+def test_state_that_is_not_init_s_dict_is_refused_with_a_value_error(name):
+    """A TypeError ('argument of type NoneType is not iterable') or an AttributeError ('list'
+    object has no attribute 'shape') used to reach the user instead of a message naming state."""
+    opt = optim.get(name)
+    theta = np.ones(3)
+    state = opt.init(theta)
+    bad_states = [(None, "state must be the dict"), ([0.0, 0.0, 0.0], "state must be the dict")]
+    for buffer in opt._buffers:
+        bad_states.append(({**state, buffer: [0.0, 0.0, 0.0]},
+                           rf"state\['{buffer}'\] is list, not an array"))
+    for bad, culprit in bad_states:
+        with pytest.raises(ValueError, match=culprit):
+            opt.step(theta, np.ones(3), bad)
+        np.testing.assert_array_equal(theta, np.ones(3))

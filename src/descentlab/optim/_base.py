@@ -125,6 +125,15 @@ class Optimizer:
             return hp[name]
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
+    def __setattr__(self, name, value):
+        # ``opt.lr = 0.5`` would shadow the validated value for some paths only (the numba
+        # kernels read attributes, the NumPy rule reads ``hyperparameters``): refuse it
+        if name in self.__dict__.get("hyperparameters", {}):
+            raise AttributeError(
+                f"{type(self).__name__}'s {name!r} is fixed at construction; build a new "
+                f"optimizer to change it: {type(self).__name__}(..., {name}={value!r}).")
+        super().__setattr__(name, value)
+
     def __repr__(self) -> str:
         def show(v):
             if isinstance(v, np.ndarray):
@@ -399,6 +408,9 @@ class Optimizer:
 
     def _check_state(self, params, state) -> None:
         owner = type(self).__name__
+        if not isinstance(state, dict):
+            raise ValueError(f"{owner}: state must be the dict that {owner}.init(params) "
+                             f"returns; got {type(state).__name__}.")
         missing = [k for k in self._state_keys if k not in state]
         if missing:
             raise ValueError(f"{owner}: state lacks {missing}; build it with {owner}.init(params).")
@@ -415,6 +427,9 @@ class Optimizer:
                                  f"{type(value).__name__} {value!r}.")
         for name in self._buffers:
             buf = state[name]
+            if not (isinstance(buf, np.ndarray) or is_torch(buf)):
+                raise ValueError(f"{owner}: state[{name!r}] is {type(buf).__name__}, not an "
+                                 f"array like params; build the state with {owner}.init(params).")
             if (
                 not (type(buf) is type(params) or is_torch(buf) == is_torch(params))
                 or tuple(buf.shape) != tuple(params.shape)
