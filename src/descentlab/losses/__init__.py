@@ -30,7 +30,10 @@ Conventions
   and ``p * log 0`` (p > 0) as -inf, so the lecture's worked example holds exactly: label [0, 1]
   with prediction [0, 1] costs 0 and with [1, 0] costs inf. Gradients there are -inf (or 0 where
   p = 0), never NaN. ``from_logits=True``: y_pred holds finite logits and a stable log-softmax
-  (or softplus for BCE) is used, so a confident wrong answer costs a large FINITE amount.
+  (or softplus for BCE) is used, so a confident wrong answer costs a large FINITE amount
+  (the logit gap itself; only a gap past the float maximum, e.g. logits [1e308, -1e308], makes
+  the true loss unrepresentable: it rounds to inf there, the right class still costs 0 and the
+  gradients stay finite).
   Probability rows are not required to sum to 1: the formulas are applied as written (each q_i is
   a free variable, also for the gradient).
 * Hyperparameters: ``huber(delta=1.0)`` with delta in (0, inf] (inf: half the MSE);

@@ -227,10 +227,16 @@ def restore(result, inputs: Inputs, *, dtype=None):
 
 
 # ------------------------------------------------------------------------------------ primitives
+def x_times(x: np.ndarray, log_y: np.ndarray) -> np.ndarray:
+    """x * log_y for an already computed log, with 0 * anything = 0 (so 0 * -inf = 0)."""
+    with quiet():
+        return np.where(x == 0, 0.0, x * log_y).astype(np.result_type(x, log_y), copy=False)
+
+
 def xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """x * log(y), with 0 * log(anything) = 0 (so 0 * log 0 = 0); -inf where x > 0 and y = 0."""
     with quiet():
-        return np.where(x == 0, 0.0, x * np.log(y)).astype(np.result_type(x, y), copy=False)
+        return x_times(x, np.log(y))
 
 
 def x_over_y(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -250,9 +256,14 @@ def softplus(x: np.ndarray) -> np.ndarray:
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
-    """z - logsumexp(z) over the last axis, shifted by the maximum so that exp never overflows."""
-    s = z - z.max(axis=-1, keepdims=True)
-    with quiet():  # exp(-large) underflows to 0 harmlessly
+    """z - logsumexp(z) over the last axis, shifted by the maximum so that exp never overflows.
+
+    Finite for finite z, except where a logit lies more than the float maximum below the
+    largest one (a spread like [1e308, -1e308]): there the true value is not representable and
+    rounds to -inf. Callers multiply it with ``x_times`` so that 0 * -inf stays 0.
+    """
+    with quiet():  # exp(-large) underflows to 0 and z - max may overflow to -inf: both harmless
+        s = z - z.max(axis=-1, keepdims=True)
         return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
 
 

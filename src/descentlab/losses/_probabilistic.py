@@ -30,6 +30,7 @@ from descentlab.losses._common import (
     softplus,
     with_grad,
     x_over_y,
+    x_times,
     xlogy,
 )
 
@@ -103,7 +104,8 @@ def cross_entropy(y_true, y_pred, *, from_logits=False, reduction="mean"):
     Math (per sample; sums over the last, class axis)::
 
         H(p, q) = - sum_i p_i log q_i              with 0 log 0 = 0,  p_i log 0 = -inf
-        from logits z:  log q = log_softmax(z) = z - logsumexp(z)   (never -inf: finite loss)
+        from logits z:  log q = log_softmax(z) = z - logsumexp(z)   (finite loss; -inf only
+                        where z_i lies more than the float maximum below max(z))
         CrossEntropy = sum_samples H / n,   n = prod(y_pred.shape[:-1])
 
     Args:
@@ -147,7 +149,7 @@ def cross_entropy(y_true, y_pred, *, from_logits=False, reduction="mean"):
     if X.labels:
         L = neg(_at_labels(logq, X.y_true))
     elif from_logits:
-        L = neg((X.y_true * logq).sum(axis=-1))  # log_softmax is finite: no 0 * inf here
+        L = neg(x_times(X.y_true, logq).sum(axis=-1))  # logq = -inf only past the float max
     else:
         L = neg(xlogy(X.y_true, X.y_pred).sum(axis=-1))
     return _finish(L, X, reduction, "cross_entropy", X.n_samples)
@@ -304,7 +306,7 @@ def kl_div(y_true, y_pred, *, from_logits=False, reduction="mean"):
                             allow_labels=False)
     p = X.y_true
     if from_logits:
-        L = (xlogy(p, p) - p * log_softmax(X.y_pred)).sum(axis=-1)
+        L = (xlogy(p, p) - x_times(p, log_softmax(X.y_pred))).sum(axis=-1)
     else:
         with quiet():  # inf - finite only; both terms are never inf together (p > 0 there)
             L = (xlogy(p, p) - xlogy(p, X.y_pred)).sum(axis=-1)
@@ -331,8 +333,8 @@ def _entropy_grad(p, *, from_logits=False, reduction="mean"):
     if from_logits:
         logp = log_softmax(X.y_pred)
         P = np.exp(logp)
-        H = -(P * logp).sum(axis=-1, keepdims=True)
-        g = -P * (logp + H)
+        H = neg(x_times(P, logp).sum(axis=-1, keepdims=True))
+        g = neg(x_times(P, logp + H))  # P = 0 where logp = -inf (a spread past the float max)
     else:
         with quiet():  # log 0 = -inf, on purpose
             g = -(np.log(X.y_pred) + 1.0)
@@ -373,7 +375,7 @@ def entropy(p, *, from_logits=False, reduction="mean"):
     X = probability_inputs(p, "entropy", from_logits=from_logits)
     if from_logits:
         logp = log_softmax(X.y_pred)
-        H = neg((np.exp(logp) * logp).sum(axis=-1))
+        H = neg(x_times(np.exp(logp), logp).sum(axis=-1))
     else:
         H = neg(xlogy(X.y_pred, X.y_pred).sum(axis=-1))
     return _finish(H, X, reduction, "entropy", X.n_samples)
