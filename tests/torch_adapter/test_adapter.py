@@ -370,3 +370,121 @@ def test_a_parameter_listed_twice_in_a_group_is_refused():
     assert len(opt.param_groups) == 1
     opt.add_param_group({"params": (t for t in [q])})  # a generator is read once, and kept
     assert opt.param_groups[1]["params"] == [q]
+
+
+@pytest.mark.parametrize("name", ["Adam", "NAG"])
+def test_deepcopy_and_pickle_give_a_working_optimizer(name):
+    """torch.optim.Optimizer pickles only defaults, state and param_groups: the copy's first
+    step used to raise AttributeError ('... has no attribute _names')."""
+    import pickle
+
+    model = make_model()
+    opt = getattr(dt, name)(model.parameters(), lr=0.01)
+    train(model, opt, steps=3)
+    twin = copy.deepcopy({"model": model, "opt": opt})
+    loaded = pickle.loads(pickle.dumps({"model": model, "opt": opt}))
+    train(model, opt, steps=3)
+    for other in (twin, loaded):
+        train(other["model"], other["opt"], steps=3)
+        for p, q in zip(model.parameters(), other["model"].parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+            assert other["opt"].state[q]["t"] == 6
+
+
+@pytest.mark.parametrize("name", ["GD", "Adam", "NAG"])
+def test_refused_step_in_a_later_group_leaves_earlier_groups_untouched(name, backend):
+    """A scheduler or a user setting one group's lr out of range, or a bad state in the last
+    group: the groups before it used to be stepped (and new states created) before the refusal."""
+    model = make_model()
+    groups = [{"params": list(model[0].parameters())}, {"params": list(model[2].parameters())},
+              {"params": list(model[4].parameters())}]
+    opt = getattr(dt, name)(groups, lr=0.01)
+    train(model, opt, steps=2)
+    first_new = torch.nn.Parameter(torch.ones(3))
+    opt.add_param_group({"params": [first_new]})  # no state yet
+    first_new.grad = torch.ones(3)
+    # put the new group first, so that it is not the last to be stepped
+    opt.param_groups.insert(0, opt.param_groups.pop())
+    train(model, opt, steps=1)
+    params = [*model.parameters(), first_new]
+    before = [p.detach().clone() for p in params]
+    states = {p: copy.deepcopy(dict(opt.state[p])) for p in params}
+    x, y = data()
+    for corrupt in ("lr", "state"):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        first_new.grad = torch.ones(3)
+        last = opt.param_groups[-1]
+        if corrupt == "lr":
+            last["lr"] = -1.0
+            match = "'lr' parameter of"
+        else:
+            last["lr"] = 0.01
+            opt.state[last["params"][-1]]["t"] = -1
+            match = r"state\['t'\] must be the step count"
+        with pytest.raises(ValueError, match=match):
+            opt.step()
+        if corrupt == "state":
+            opt.state[last["params"][-1]]["t"] = states[last["params"][-1]]["t"]
+        for p, b in zip(params, before, strict=True):
+            torch.testing.assert_close(p.detach(), b, rtol=0, atol=0)
+            assert opt.state[p].keys() == states[p].keys()
+            for k, v in states[p].items():
+                assert torch.equal(torch.as_tensor(opt.state[p][k]), torch.as_tensor(v)), k
+
+
+def test_refused_first_step_creates_no_state():
+    p, q = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = dt.Adam([{"params": [p]}, {"params": [q], "lr": 0.1}])
+    p.grad, q.grad = torch.ones(2), torch.ones(2)
+    opt.param_groups[1]["lr"] = float("nan")
+    with pytest.raises(ValueError, match="Got nan"):
+        opt.step()
+    assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
+    torch.testing.assert_close(p.detach(), torch.ones(2), rtol=0, atol=0)
+
+
+def test_nag_gives_the_lecture_iterates_when_gamma_changes(backend):
+    """A momentum schedule: phi was formed with the gamma of the step that made it, so theta must
+    be recovered with that gamma (it was recovered with the new one, which moved theta by
+    (gamma_new - gamma_old) * v on its own). The loop's gradient is taken at phi, the look-ahead
+    point of the gamma that formed it; the step then uses the new gamma."""
+    x, y = data()
+    model = make_model()
+    lecture = copy.deepcopy(model)
+    probe = copy.deepcopy(model)
+    opt = dt.NAG(model.parameters(), lr=0.05, gamma=0.9)
+    thetas = [p.detach() for p in lecture.parameters()]
+    states = [optim.NAG().init(t) for t in thetas]
+    phi_gammas = [0.9] * len(thetas)  # the gamma of each parameter's look-ahead point
+    frozen = model[0].bias  # no gradient at the step where gamma changes
+    for k, gamma in enumerate([0.9, 0.9, 0.5, 0.5, 0.7, 0.99, 0.99]):
+        opt.param_groups[0]["gamma"] = gamma
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        if k == 2:
+            frozen.grad = None
+        opt.step()
+        with torch.no_grad():
+            for q, theta, state, look in zip(probe.parameters(), thetas, states, phi_gammas,
+                                             strict=True):
+                q.copy_(optim.NAG(gamma=look).lookahead(theta, state))
+        probe.zero_grad()
+        torch.nn.functional.mse_loss(probe(x), y).backward()
+        for i, (q, theta, state) in enumerate(zip(probe.parameters(), thetas, states,
+                                                  strict=True)):
+            if not (k == 2 and i == 1):
+                optim.NAG(lr=0.05, gamma=gamma).step(theta, q.grad, state)
+                phi_gammas[i] = gamma
+        if k == 3:  # a checkpoint in the middle of the schedule
+            buffer = io.BytesIO()
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, buffer)
+            buffer.seek(0)
+            ckpt = torch.load(buffer, weights_only=True)
+            model.load_state_dict(ckpt["model"])
+            fresh = dt.NAG(model.parameters(), lr=0.05, gamma=0.1)
+            fresh.load_state_dict(ckpt["opt"])
+            opt = fresh
+        for p, theta, look in zip(model.parameters(), thetas, phi_gammas, strict=True):
+            assert rel(opt.theta(p), theta) < 1e-12, k
+            assert opt.state[p]["phi_gamma"] == look

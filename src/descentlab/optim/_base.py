@@ -196,6 +196,10 @@ class Optimizer:
           >>> W[0], b, states[1]["t"]        # Adam's first step is lr * sign(g)
           (array([0.9, 0.9, 0.9]), array([-0.1, -0.1, -0.1]), 1)
         """
+        self._step_many_checked(*self._check_many(params, grads, states))
+
+    def _check_many(self, params, grads, states) -> tuple[list, list, list]:
+        """``step_many``'s checks, writing nothing: the entries as lists, ready to step."""
         owner = type(self).__name__
         params, grads, states = list(params), list(grads), list(states)
         if not len(params) == len(grads) == len(states):
@@ -215,6 +219,9 @@ class Optimizer:
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{owner}.step_many, entry {i}: {e}") from None
         _check_no_shared_memory(owner, params)
+        return params, grads, states
+
+    def _step_many_checked(self, params: list, grads: list, states: list) -> None:
         fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
         for p, g, s in zip(params, grads, states, strict=True):
             s["t"] += 1

@@ -18,17 +18,17 @@ class TorchOptimizer(torch.optim.Optimizer):
     Per parameter group, the adapter builds the rule from the group's hyperparameters (so a
     changed or invalid value meets the same checks as ``descentlab.optim``) and steps the group's
     parameters that have a gradient with it, each with its own state dict. The state holds the
-    rule's state
-    exactly (``t`` and the buffers named by the lecture's symbols, e.g. ``m``, ``v``), only tensors
-    and Python numbers, so ``state_dict()`` survives ``torch.save`` / ``torch.load(weights_only=
-    True)``.
+    rule's state exactly (``t`` and the buffers named by the lecture's symbols, e.g. ``m``,
+    ``v``; NAG adds ``phi_gamma``), only tensors and Python numbers, so ``state_dict()`` survives
+    ``torch.save`` / ``torch.load(weights_only=True)``; the optimizer survives ``copy.deepcopy``
+    and pickle.
 
     On the CPU, each parameter group's float32 and float64 parameters are stepped by one
     ``rule.step_many`` call on NumPy views of their memory (the rule's compiled loops where numba
     is installed, large tensors split over threads; bit-for-bit the rule on NumPy arrays); other
     devices and dtypes run the same rule on the tensors themselves (torch's arithmetic, which may
-    differ from NumPy's in the last bit). A group is checked as a whole before any parameter is
-    written, so a refused step leaves every parameter and state untouched. A parameter listed
+    differ from NumPy's in the last bit). All groups are checked before any parameter is written,
+    so a refused step leaves every parameter and state untouched. A parameter listed
     twice in a group is refused (torch.optim warns and steps it twice).
 
     Hyperparameters must be Python numbers here (batched arrays are for ``descentlab.optim``).
@@ -84,9 +84,20 @@ class TorchOptimizer(torch.optim.Optimizer):
         self._rules[index] = (key, rule)
         return rule
 
+    def __setstate__(self, state: dict) -> None:
+        # torch.optim.Optimizer pickles (and deep-copies) only defaults, state and param_groups
+        super().__setstate__(state)
+        if "_names" not in self.__dict__:
+            self._names = tuple(h.name for h in self.rule.hyperparameter_specs())
+        self.__dict__.setdefault("_rules", {})
+
     @torch.no_grad()
     def step(self, closure=None):
         """One step of the rule for every parameter that has a gradient.
+
+        Every group is checked (hyperparameters, gradients, states) before any parameter is
+        written, and the state of a parameter's first step is kept only then: a refused step
+        leaves all parameters and the optimizer's state as they were.
 
         Args:
           closure: optional callable that re-evaluates the model and returns the loss.
@@ -95,6 +106,7 @@ class TorchOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        plans, new_states = [], []
         for index, group in enumerate(self.param_groups):
             rule = self._rule_for(index)
             items = []
@@ -104,19 +116,25 @@ class TorchOptimizer(torch.optim.Optimizer):
                     continue
                 if g.is_sparse:
                     raise ValueError(f"{type(self).__name__} does not support sparse gradients.")
-                state = self.state[p]
+                state = self.state.get(p)
                 if not state:
-                    state.update(rule.init(p.detach()))
+                    state = rule.init(p.detach())
+                    new_states.append((p, state))
                 items.append((p.detach(), g.detach() if g.requires_grad else g, state))
             if items:
-                self._step_group(rule, items)
+                plans.append((rule, self._prepare(rule, items)))
+        for p, state in new_states:
+            self.state[p] = state
+        for rule, plan in plans:
+            self._run(rule, plan)
         return loss
 
-    def _step_group(self, rule, items: list) -> None:
-        """Step a group's ``(param, grad, state)`` items; all are checked before any is written.
+    def _prepare(self, rule, items: list) -> tuple:
+        """Check a group's ``(param, grad, state)`` items, writing nothing; the plan to ``_run``.
 
-        CPU float32 / float64 tensors go to ``rule.step_many`` as NumPy views of their memory
-        (one call for the group); the others (GPU, other dtypes) to ``rule.step`` one by one.
+        CPU float32 / float64 tensors go to the rule's ``step_many`` as NumPy views of their
+        memory (one call for the group); the others (GPU, other dtypes) to ``rule.step`` one by
+        one.
         """
         views, others = [], []
         for item in items:
@@ -125,22 +143,27 @@ class TorchOptimizer(torch.optim.Optimizer):
                 views.append(item)
             else:
                 others.append(item)
-        for p, g, state in others:  # refuse before stepping anything
-            rule._check_params(p)
-            rule._check_grad(p, g)
-            rule._check_state(p, state)
+        for p, g, state in others:
+            rule._check(p, g, state)
+        arrays = None
         if views:
-            buffers = rule._buffers
             numpy_states = []
             for _, _, state in views:
                 view = dict(state)
-                for name in buffers:
+                for name in rule._buffers:
                     if torch.is_tensor(view[name]):
                         view[name] = view[name].numpy()
                 numpy_states.append(view)
-            rule.step_many([p.numpy() for p, _, _ in views], [g.numpy() for _, g, _ in views],
-                           numpy_states)
-            for (_, _, state), view in zip(views, numpy_states, strict=True):
+            arrays = rule._check_many([p.numpy() for p, _, _ in views],
+                                      [g.numpy() for _, g, _ in views], numpy_states)
+        return items, views, others, arrays
+
+    def _run(self, rule, plan: tuple) -> None:
+        """Step a group as ``_prepare`` planned it (all checked already)."""
+        _, views, others, arrays = plan
+        if views:
+            rule._step_many_checked(*arrays)
+            for (_, _, state), view in zip(views, arrays[2], strict=True):
                 for name in rule._scalar_keys:
                     state[name] = view[name]  # t, Nadam's mu_product: the buffers are shared
         for p, g, state in others:
@@ -177,7 +200,10 @@ class NAG(TorchOptimizer):
     at ``phi = theta - gamma * v`` (as ``torch.optim.SGD(nesterov=True)`` does). Each step converts
     ``theta = phi + gamma * v``, applies :class:`descentlab.optim.NAG`'s rule with the gradient
     taken at ``phi`` (which is ``lookahead(theta)``), and stores ``phi = theta - gamma * v_new``.
-    The lecture's iterates are ``p + gamma * state["v"]``; :meth:`theta` returns them.
+    The lecture's iterates are ``p + gamma * state["v"]``; :meth:`theta` returns them. Besides the
+    rule's ``t`` and ``v``, each parameter's state keeps ``phi_gamma``, the gamma that formed its
+    ``phi``, so that a changed ``gamma`` (a momentum schedule) still recovers the lecture's
+    ``theta`` (as ``phi + phi_gamma * v``) before stepping with the new value.
 
     Keyword hyperparameters and defaults as :class:`descentlab.optim.NAG`: ``lr=0.01``,
     ``gamma=0.9``.
@@ -185,21 +211,21 @@ class NAG(TorchOptimizer):
 
     rule = optim.NAG
 
-    def _step_group(self, rule, items: list) -> None:
-        for p, g, state in items:  # refuse before converting, so a refused step changes nothing
-            rule._check_params(p)
-            rule._check_grad(p, g)
-            rule._check_state(p, state)
-        for p, _, state in items:
-            p.add_(state["v"], alpha=rule.gamma)  # theta = phi + gamma v
-        super()._step_group(rule, items)  # the lecture's step, g taken at phi = lookahead(theta)
+    def _run(self, rule, plan: tuple) -> None:
+        items = plan[0]
+        for p, _, state in items:  # theta = phi + gamma v, with the gamma that formed phi
+            p.add_(state["v"], alpha=state.get("phi_gamma", rule.gamma))
+        super()._run(rule, plan)  # the lecture's step, g taken at phi = lookahead(theta)
         for p, _, state in items:
             p.sub_(state["v"], alpha=rule.gamma)  # phi = theta - gamma v
+            state["phi_gamma"] = rule.gamma
 
     def theta(self, p: torch.Tensor) -> torch.Tensor:
         """The lecture's iterate ``theta = phi + gamma * v`` of parameter ``p`` (a new tensor)."""
         state = self.state.get(p)
         if not state:
             return p.detach().clone()
-        gamma = next(g["gamma"] for g in self.param_groups if any(q is p for q in g["params"]))
+        gamma = state.get("phi_gamma")
+        if gamma is None:  # (a state saved before phi_gamma was kept)
+            gamma = next(g["gamma"] for g in self.param_groups if any(q is p for q in g["params"]))
         return p.detach() + gamma * state["v"]
