@@ -1,5 +1,6 @@
-"""Defects found in review: extreme inputs must give the correctly rounded inf or 0 with no NaN
-and no RuntimeWarning."""
+"""Defects found in review: extreme inputs (overflowing logit spreads, residuals past the float
+maximum, sums that overflow) must give the correctly rounded inf or 0 with no NaN and no
+RuntimeWarning, and BCE must stay exact for tiny probabilities (log1p, as torch)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import numpy as np
 import pytest
 
 from descentlab import losses
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 INF = np.inf
 REDUCTIONS = ("mean", "sum", "none")
@@ -47,3 +51,37 @@ def test_overflowing_logit_spread_gives_no_nan_and_no_warning(z):
             np.zeros(2) if reduction == "none" else 0.0)
         np.testing.assert_array_equal(
             losses.entropy.grad(batch, from_logits=True, reduction=reduction), np.zeros((2, 2)))
+
+
+# Residuals past the float maximum, and inf - inf; torch.nn.functional gives inf / nan silently.
+Y = np.array([1e308, 0.0, 0.0, 0.0, INF])
+YP = np.array([-1e308, 1e308, -INF, 2e154, INF])
+TORCH = {"mae": F.l1_loss, "mse": F.mse_loss, "huber": F.huber_loss}
+
+
+@pytest.mark.usefixtures("no_warnings")
+@pytest.mark.parametrize("name", ["mae", "mse", "huber", "log_cosh", "quantile"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_regression_losses_overflow_to_inf_silently_like_torch(name, reduction):
+    loss = getattr(losses, name)
+    L = loss(Y, YP, reduction=reduction)
+    g = loss.grad(Y, YP, reduction=reduction)
+    assert np.isnan(L).all() if reduction != "none" else np.isnan(L[-1])  # inf - inf
+    finite = slice(0, 4)  # the elements whose residual is a number (inf or finite)
+    L4 = loss(Y[finite], YP[finite], reduction=reduction)
+    g4 = loss.grad(Y[finite], YP[finite], reduction=reduction)
+    np.testing.assert_allclose(g[finite], g4 if reduction != "mean" else g4 * (4 / 5),
+                               rtol=1e-15)
+    if name in TORCH:
+        yp = torch.tensor(YP[finite], requires_grad=True)
+        T = TORCH[name](yp, torch.tensor(Y[finite]), reduction=reduction)
+        (G,) = torch.autograd.grad(T.sum(), yp)
+        np.testing.assert_array_equal(L4, T.detach().numpy())
+        np.testing.assert_array_equal(g4, G.numpy())
+    else:  # by hand: residuals r = y - yp = [2e308 -> inf, -1e308, inf, -2e154]
+        r = np.array([INF, -1e308, INF, -2e154])
+        expected = np.abs(r) - np.log(2.0) if name == "log_cosh" else np.abs(r) / 2  # q = 1/2
+        np.testing.assert_array_equal(L4, expected if reduction == "none" else INF)
+        scale = 0.25 if reduction == "mean" else 1.0
+        np.testing.assert_array_equal(g4, -np.sign(r) * (1.0 if name == "log_cosh" else 0.5)
+                                      * scale)

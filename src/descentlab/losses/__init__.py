@@ -39,6 +39,10 @@ Conventions
 * Hyperparameters: ``huber(delta=1.0)`` with delta in (0, inf] (inf: half the MSE);
   ``quantile(q=0.5)`` with q in (0, 1). Either may be an array that broadcasts to y_pred's shape
   without changing it.
+* Extremes: no RuntimeWarning leaves any loss or gradient. A value past the float maximum
+  rounds to inf (mse of a residual beyond 1.3e154, a sum of huge per-sample losses; torch does
+  the same), nan in a regression input gives nan, and inf - inf residuals give nan. ``"mean"``
+  is the sum divided by n, as torch's, so it is inf when the sum overflows.
 * ``"mean"`` over zero values (an empty batch) raises ValueError (torch returns nan); ``"sum"``
   gives 0 and ``"none"`` an empty array.
 * Subgradients at kinks: ``mae`` uses sign(0) = 0 (as torch); ``quantile`` uses 1/2 - q, the

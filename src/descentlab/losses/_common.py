@@ -205,7 +205,8 @@ def reduce(L: np.ndarray, reduction: str, n: int, owner: str):
     """``L`` per element (or per sample) -> "none": L, "sum": sum L, "mean": sum L / n."""
     if reduction == "none":
         return L
-    total = L.sum()
+    with quiet():  # a sum past the float maximum is inf (as torch's), without a RuntimeWarning
+        total = L.sum()
     return total if reduction == "sum" else total / _count(n, reduction, owner)
 
 

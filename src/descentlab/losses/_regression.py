@@ -28,6 +28,8 @@ _LOG2 = float(np.log(2.0))
 
 
 def _finish(L, X, reduction, owner):
+    # Every loss computes inside quiet(): a residual or loss past the float maximum rounds to
+    # +-inf and inf - inf gives nan, silently, as in torch.nn.functional (no RuntimeWarning).
     return restore(reduce(L, reduction, X.y_pred.size, owner), X)
 
 
@@ -49,7 +51,9 @@ def _mae_grad(y_true, y_pred, *, reduction="mean"):
     """
     check_reduction(reduction, "mae")
     X = regression_inputs(y_true, y_pred, "mae")
-    return _finish_grad(np.sign(X.y_pred - X.y_true), X, reduction, "mae")
+    with quiet():  # see _finish
+        g = np.sign(X.y_pred - X.y_true)
+    return _finish_grad(g, X, reduction, "mae")
 
 
 @with_grad(_mae_grad)
@@ -81,7 +85,9 @@ def mae(y_true, y_pred, *, reduction="mean"):
     """
     check_reduction(reduction, "mae")
     X = regression_inputs(y_true, y_pred, "mae")
-    return _finish(np.abs(X.y_true - X.y_pred), X, reduction, "mae")
+    with quiet():
+        L = np.abs(X.y_true - X.y_pred)
+    return _finish(L, X, reduction, "mae")
 
 
 # ------------------------------------------------------------------------------------------ MSE
@@ -96,7 +102,9 @@ def _mse_grad(y_true, y_pred, *, reduction="mean"):
     """
     check_reduction(reduction, "mse")
     X = regression_inputs(y_true, y_pred, "mse")
-    return _finish_grad(2.0 * (X.y_pred - X.y_true), X, reduction, "mse")
+    with quiet():  # the factor 2 after the 1/n (exact either way): 2 r overflows sooner
+        g = 2.0 * reduce_grad(X.y_pred - X.y_true, reduction, X.y_pred.size, "mse")
+    return restore(g, X, dtype=X.y_pred.dtype)
 
 
 @with_grad(_mse_grad)
@@ -127,7 +135,9 @@ def mse(y_true, y_pred, *, reduction="mean"):
     """
     check_reduction(reduction, "mse")
     X = regression_inputs(y_true, y_pred, "mse")
-    return _finish(np.square(X.y_true - X.y_pred), X, reduction, "mse")
+    with quiet():
+        L = np.square(X.y_true - X.y_pred)
+    return _finish(L, X, reduction, "mse")
 
 
 # ---------------------------------------------------------------------------------------- Huber
@@ -144,7 +154,8 @@ def _huber_grad(y_true, y_pred, *, delta=1.0, reduction="mean"):
     X = regression_inputs(y_true, y_pred, "huber")
     delta = check_param(delta, name="delta", owner="huber", shape=X.y_pred.shape,
                         low=0.0, high=np.inf, low_closed=False)
-    r = X.y_pred - X.y_true
+    with quiet():
+        r = X.y_pred - X.y_true
     return _finish_grad(np.clip(r, -delta, delta).astype(r.dtype, copy=False), X, reduction,
                         "huber")
 
@@ -182,8 +193,8 @@ def huber(y_true, y_pred, *, delta=1.0, reduction="mean"):
     X = regression_inputs(y_true, y_pred, "huber")
     delta = check_param(delta, name="delta", owner="huber", shape=X.y_pred.shape,
                         low=0.0, high=np.inf, low_closed=False)
-    a = np.abs(X.y_true - X.y_pred)
     with quiet():  # delta = inf: the unused linear branch is -inf, harmlessly
+        a = np.abs(X.y_true - X.y_pred)
         L = np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta))
     return _finish(L.astype(a.dtype, copy=False), X, reduction, "huber")
 
@@ -200,7 +211,9 @@ def _log_cosh_grad(y_true, y_pred, *, reduction="mean"):
     """
     check_reduction(reduction, "log_cosh")
     X = regression_inputs(y_true, y_pred, "log_cosh")
-    return _finish_grad(np.tanh(X.y_pred - X.y_true), X, reduction, "log_cosh")
+    with quiet():
+        g = np.tanh(X.y_pred - X.y_true)
+    return _finish_grad(g, X, reduction, "log_cosh")
 
 
 @with_grad(_log_cosh_grad)
@@ -267,7 +280,8 @@ def _quantile_grad(y_true, y_pred, *, q=0.5, reduction="mean"):
     X = regression_inputs(y_true, y_pred, "quantile")
     q = check_param(q, name="q", owner="quantile", shape=X.y_pred.shape,
                     low=0.0, high=1.0, low_closed=False, high_closed=False)
-    g = 0.5 * np.sign(X.y_pred - X.y_true) + (0.5 - q)
+    with quiet():
+        g = 0.5 * np.sign(X.y_pred - X.y_true) + (0.5 - q)
     return _finish_grad(g.astype(X.y_pred.dtype, copy=False), X, reduction, "quantile")
 
 
@@ -304,6 +318,7 @@ def quantile(y_true, y_pred, *, q=0.5, reduction="mean"):
     X = regression_inputs(y_true, y_pred, "quantile")
     q = check_param(q, name="q", owner="quantile", shape=X.y_pred.shape,
                     low=0.0, high=1.0, low_closed=False, high_closed=False)
-    r = X.y_true - X.y_pred
-    L = np.maximum(q * r, (q - 1.0) * r)
+    with quiet():
+        r = X.y_true - X.y_pred
+        L = np.maximum(q * r, (q - 1.0) * r)
     return _finish(L.astype(r.dtype, copy=False), X, reduction, "quantile")
