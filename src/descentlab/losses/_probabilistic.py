@@ -201,6 +201,7 @@ def binary_cross_entropy(y_true, y_pred, *, from_logits=False, reduction="mean")
     Math (element-wise, averaged over ALL elements)::
 
         L_i = -( y_i log p_i + (1 - y_i) log(1 - p_i) )       with 0 log 0 = 0
+                log(1 - p) computed as log1p(-p) (as torch): exact for tiny p
         from logits z:  L_i = y_i softplus(-z_i) + (1 - y_i) softplus(z_i),
                         softplus(x) = log(1 + e^x)   (stable: finite for any finite z)
         BCE = sum_i L_i / n
@@ -236,7 +237,8 @@ def binary_cross_entropy(y_true, y_pred, *, from_logits=False, reduction="mean")
     if from_logits:
         L = y * softplus(-x) + (1.0 - y) * softplus(x)
     else:
-        L = neg(xlogy(y, x) + xlogy(1.0 - y, 1.0 - x))
+        with quiet():  # log1p(-1) = -inf, on purpose
+            L = neg(xlogy(y, x) + x_times(1.0 - y, np.log1p(-x)))  # log(1 - p), exact for tiny p
     return _finish(L, X, reduction, "binary_cross_entropy", x.size)
 
 
