@@ -488,3 +488,20 @@ def test_nag_gives_the_lecture_iterates_when_gamma_changes(backend):
         for p, theta, look in zip(model.parameters(), thetas, phi_gammas, strict=True):
             assert rel(opt.theta(p), theta) < 1e-12, k
             assert opt.state[p]["phi_gamma"] == look
+
+
+@pytest.mark.parametrize("name", ["Adam", "NAG", "Nadam"])
+def test_refused_add_param_group_adds_nothing(name):
+    """The group with an invalid hyperparameter used to stay in param_groups: every later step
+    failed, and adding the corrected group failed too ('some parameters appear in more than one
+    parameter group')."""
+    p, q = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = getattr(dt, name)([p], lr=0.1)
+    with pytest.raises(ValueError, match="'lr' parameter of"):
+        opt.add_param_group({"params": [q], "lr": -1.0})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": [q], "lr": 0.2})
+    p.grad, q.grad = torch.ones(2), torch.ones(2)
+    opt.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.2]
+    assert opt.state[p]["t"] == opt.state[q]["t"] == 1

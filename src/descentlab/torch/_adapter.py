@@ -68,8 +68,11 @@ class TorchOptimizer(torch.optim.Optimizer):
                     raise ValueError(
                         f"{type(self).__name__}: a parameter group lists one parameter twice "
                         f"(positions {j} and {i}), which would step it twice; give it once.")
+        if isinstance(param_group, dict):  # validate the hyperparameters before torch adds it
+            self._make_rule({name: param_group.get(name, self.defaults.get(name))
+                             for name in self._names})
         super().add_param_group(param_group)
-        self._rule_for(len(self.param_groups) - 1)  # validate the group's hyperparameters now
+        self._rule_for(len(self.param_groups) - 1)
 
     def _rule_for(self, index: int) -> optim.Optimizer:
         group = self.param_groups[index]
