@@ -201,8 +201,9 @@ def test_a_constant_formula_draws(suffix, tmp_path, capsys):
     assert main(["race", "--expr", "3", "--steps", "5", "--frames", "3", "--dpi", "20",
                  "--out", str(out), "--no-progress"]) == 0
     assert out.stat().st_size > 0
-    assert main(["basins", "--expr", "3", "--grid", "3", "--steps", "5", "--dpi", "20",
-                 "--out", str(tmp_path / "b.png"), "--no-progress"]) == 0
+    # every point minimizes a constant; basins needs a known minimum to colour by
+    assert main(["basins", "--expr", "3", "--minimum", "0,0", "--grid", "3", "--steps", "5",
+                 "--dpi", "20", "--out", str(tmp_path / "b.png"), "--no-progress"]) == 0
 
 
 def test_flat_surface_contours_are_one_colour():

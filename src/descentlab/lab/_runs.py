@@ -324,8 +324,13 @@ def _minibatch_table(seeds, n, batch_size, steps):
     return table
 
 
+#: a run diverges when it leaves the surface's bounds enlarged this many times about their centre
+DIVERGENCE_BOUND = 10.0
+
+
 def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_size=None,
-        record_state: bool = False, divergence_bound: float = 10.0, progress=None) -> Runs:
+        record_state: bool = False, divergence_bound: float = DIVERGENCE_BOUND,
+        progress=None) -> Runs:
     """Run optimizers x hyperparameter grid x seeds x starts on a surface, vectorized.
 
     Args:

@@ -140,6 +140,9 @@ def parse_optimizer(spec: str):
         if key not in valid:
             raise UsageError(f"{cls.__name__} has no hyperparameter {key!r} (in {spec!r}). "
                              f"Valid names: {', '.join(valid)}.")
+        if key in hp:
+            raise UsageError(f"{spec!r} gives {key!r} twice; list several values as "
+                             f"{key}=A|B.")
         values = [_number(v) for v in value.split("|")]
         hp[key] = values if len(values) > 1 else values[0]
     return cls.__name__, hp
@@ -350,6 +353,8 @@ def _check_common(settings: dict) -> None:
 
     ranges = {"seed": (0, None), "steps": (0, None), "dpi": (L.MIN_DPI, L.MAX_DPI),
               "frames": (L.MIN_FRAMES, L.MAX_FRAMES), "fps": (L.MIN_FPS, L.MAX_FPS)}
+    if settings.get("batch_size") is not None:
+        ranges["batch_size"] = (1, None)
     for key, (low, high) in ranges.items():
         if key in settings:
             _check_int(settings[key], key, low, high, settings["_command"])
@@ -477,6 +482,24 @@ def _starts(settings: dict):
     return [_xy(s) for s in settings.get("start") or []] or None
 
 
+def _check_starts(settings: dict, surface) -> None:
+    """Refuse a --start outside the window where lab.run counts a run as diverged (it would
+    be reported 'diverged at step 0' without a single step taken)."""
+    from descentlab.lab._runs import DIVERGENCE_BOUND
+
+    (x0, x1), (y0, y1) = surface.bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    hx, hy = DIVERGENCE_BOUND * (x1 - x0) / 2, DIVERGENCE_BOUND * (y1 - y0) / 2
+    for text in settings.get("start") or []:
+        x, y = _xy(text)
+        if abs(x - cx) > hx or abs(y - cy) > hy:
+            raise UsageError(
+                f"--start {text} lies outside [{cx - hx:g}, {cx + hx:g}] x [{cy - hy:g}, "
+                f"{cy + hy:g}] ({DIVERGENCE_BOUND:g} times the bounds {surface.bounds} about "
+                f"their centre), where a run counts as diverged before its first step; "
+                f"widen the view with --bounds.")
+
+
 def _progress(args) -> bool | None:
     return None if getattr(args, "progress", True) else False
 
@@ -532,6 +555,7 @@ def _race(settings: dict, args) -> int:
                   extra_bytes=gif_bytes, extra_what=f"--dpi or --frames (the GIF's {frames} "
                   f"frames at --dpi {settings['dpi']})")
     surface = _surface(settings)
+    _check_starts(settings, surface)
     if not _announce("race", settings, args):
         return 0
     _note_minimum(settings)
@@ -602,12 +626,16 @@ def _sweep(settings: dict, args) -> int:
     if settings["metric"] not in METRICS:
         raise UsageError(f"unknown metric {settings['metric']!r}. Valid choices: "
                          f"{', '.join(METRICS)}.")
-    fixed = {k: v for k, v in hp.items() if k not in dict(grids)}
-    n_runs = _runs_per_spec(name, fixed) * max(1, len(settings.get("start") or []))
+    both = [g for g, _ in grids if g in hp]
+    if both:
+        raise UsageError(f"--optimizer {settings['optimizer']!r} fixes {both[0]!r}, which "
+                         f"--grid also sweeps; give {both[0]!r} in one place only.")
+    n_runs = _runs_per_spec(name, hp) * max(1, len(settings.get("start") or []))
     for _, values in grids:
         n_runs *= len(values)
     _check_memory(settings, runs=n_runs, what="grid cells x other settings x starts")
     surface = _surface(settings)
+    _check_starts(settings, surface)
     if not _announce("sweep", settings, args):
         return 0
     _note_minimum(settings)
@@ -646,6 +674,9 @@ def _basins(settings: dict, args) -> int:
         raise UsageError(f"grid must be an integer >= 2, got {settings['grid']!r}.")
     if not settings["optimizer"]:
         raise UsageError("give at least one --optimizer.")
+    if settings.get("expr") is not None and not settings.get("minimum"):
+        raise UsageError("basins colours each start by the known minimum its run reaches; the "
+                         "formula's minima are unknown: give them with --minimum X,Y.")
     per_start = sum(_runs_per_spec(*spec) for spec in _specs(settings))
     _check_memory(settings, runs=settings["grid"] ** 2 * per_start,
                   what=f"--grid {settings['grid']} squared starts x {per_start} optimizer "
@@ -671,8 +702,10 @@ def _common(p, command: str) -> None:
     d = DEFAULTS[command]
     g = p.add_argument_group("reproducibility")
     if "seed" in d:
+        what = ("minibatches and data sets" if command == "tour" else "the minibatches "
+                "(--batch-size); a data set has its own, --surface-option seed=N")
         g.add_argument("--seed", type=int, default=argparse.SUPPRESS,
-                       help=f"seed of minibatches and data sets (default {d['seed']})")
+                       help=f"seed of {what} (default {d['seed']})")
     g.add_argument("--config", metavar="FILE", help="read settings from a JSON file written "
                    "by --save-config (command-line options override it)")
     g.add_argument("--save-config", metavar="FILE", help="write the resolved settings to FILE "
@@ -814,7 +847,8 @@ def register(subparsers) -> None:
         "basins", help="basin map: colour start points by the minimum each optimizer reaches",
         description="Start every optimizer from every point of a grid over the surface and "
         "colour each start by the known minimum its run ends near (black: diverged, grey: "
-        "elsewhere). One panel per optimizer setting.", formatter_class=fmt_cls)
+        "elsewhere). One panel per optimizer setting. A formula (--expr) needs its "
+        "minima: --minimum X,Y.", formatter_class=fmt_cls)
     p.add_argument("--optimizer", action="append", type=_argtype(parse_optimizer),
                    metavar="SPEC", default=S,
                    help=_optimizer_help(" ".join(d["optimizer"])) + " (repeatable)")

@@ -297,6 +297,19 @@ def from_expression(text: str, *, bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=(),
         spec={"expression": text.strip(), "bounds": [list(map(float, b)) for b in bounds],
               "minima": np.asarray(minima, dtype=float).reshape(-1, 2).tolist()},
     )
+    if len(surface.minima):
+        # a stated minimum must be a finite point where J is finite: J - f* with f* = inf or nan
+        # would make every gap -inf / nan (--minimum 1e200,0 on x**2 gave J - f* = -inf)
+        with np.errstate(all="ignore"):
+            at = np.asarray(surface.value(surface.minima), dtype=np.float64).reshape(-1)
+        bad = [k for k in range(len(surface.minima))
+               if not (np.isfinite(surface.minima[k]).all() and np.isfinite(at[k]))]
+        if bad:
+            k = bad[0]
+            raise ValueError(
+                f"from_expression: the minimum {tuple(surface.minima[k].tolist())} of "
+                f"{text.strip()!r} must be a finite point where the formula is finite; "
+                f"J there is {float(at[k])}.")
     surface.gradient_formula = (str(gx), str(gy))
     surface.expression = expr
     return surface
