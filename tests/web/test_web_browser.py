@@ -228,3 +228,24 @@ def test_formula_errors_inline_and_data_surface_minibatches(page, live_server):
     assert re.search(r"bs=5", page.url) and "loss=mae" in page.url
     assert page.errors == []
     assert page.external_requests == []
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("#seed", "-5", "seed must be an integer in [0, 4294967295]; got -5"),
+    ("#seed", "1.5", "seed must be an integer in [0, 4294967295]; got 1.5"),
+    ("#batch-size", "0", "batch size must be an integer in [1, 100]"),
+])
+def test_a_refused_field_is_named_not_silently_kept(page, live_server, field, value, needle):
+    # seed -5 used to be ignored (the old seed ran while the field showed -5) and 1.5 rounded
+    page.goto(live_server.url + "/#s=lecture_lr&bs=8&p=0,0&o=SGD(lr=0.03)&n=20&seed=3&t=20")
+    r = settled(page)
+    page.fill(field, value)
+    page.locator(field).dispatch_event("change")
+    message = page.locator("#message")
+    wait_until(lambda: message.is_visible() and needle in message.inner_text(),
+               what="the refusal on the page")
+    assert "invalid" in (page.locator(field).get_attribute("class") or "")
+    time.sleep(0.3)
+    request = json.loads(results(page)["request"])
+    assert request["seed"] == 3 and request["batch_size"] == 8  # nothing ran with a guess
+    assert int(results(page)["count"]) == int(r["count"])

@@ -307,8 +307,13 @@ function buildSurfaceControls() {
   $("outliers").addEventListener("change", (e) => setOutliers(Number(e.target.value)));
   $("batch-size-range").addEventListener("input", (e) => setBatch(Number(e.target.value)));
   $("batch-size").addEventListener("change", (e) => {
-    const v = Number(e.target.value);
-    if (Number.isFinite(v) && v >= 1) setBatch(v);
+    const info = surfaceInfo();
+    const n = info && info.data ? info.data.n : 1000;
+    const text = e.target.value.trim(), v = Number(text);
+    const ok = text !== "" && Number.isInteger(v) && v >= 1 && v <= n;
+    e.target.classList.toggle("invalid", !ok);
+    if (!ok) { showMessage(`batch size must be an integer in [1, ${n}] (the number of data points); got ${text || "nothing"}`); return; }
+    setBatch(v);
   });
 
   $("formula").addEventListener("input", debounce(checkFormula, 250));
@@ -887,8 +892,13 @@ function buildRunControls() {
     changed();
   });
   $("seed").addEventListener("change", (e) => {
-    const v = Math.round(Number(e.target.value));
-    if (Number.isFinite(v) && v >= 0) { app.s.seed = v; changed(); }
+    // the server's range; a refused value is named, never silently kept or rounded
+    const max = 4294967295, text = e.target.value.trim(), v = Number(text);
+    const ok = text !== "" && Number.isInteger(v) && v >= 0 && v <= max;
+    e.target.classList.toggle("invalid", !ok);
+    if (!ok) { showMessage(`seed must be an integer in [0, ${max}]; got ${text || "nothing"}`); return; }
+    app.s.seed = v;
+    changed();
   });
   $("add-optimizer-button").addEventListener("click", () => {
     if (app.s.optimizers.length >= app.catalog.limits.max_optimizers) return;
