@@ -35,3 +35,12 @@ def test_accepted_values_come_back_as_float_or_read_only_float64_array():
     assert arr.dtype == np.float64 and not arr.flags.writeable
     assert check_in_range(math.inf, name="delta", owner="huber", low=0.0, high=math.inf,
                           low_closed=False) == math.inf  # a closed infinite end admits inf
+
+
+def test_an_integer_beyond_the_float_range_is_a_value_error_naming_the_parameter():
+    from descentlab import optim
+
+    with pytest.raises(ValueError, match=r"The 'lr' parameter of Adam must be a float in the "
+                                         r"range \[0.0, inf\)\. Got an integer of 401 digits"):
+        optim.Adam(lr=10**400)
+    assert optim.Adam(lr=10**300).lr == 1e300  # large, but a float: accepted

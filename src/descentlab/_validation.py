@@ -71,7 +71,12 @@ def check_in_range(
     if isinstance(value, bool):
         raise ValueError(f"{where} must be a float in the range {interval}. Got {value!r} instead.")
     if isinstance(value, (int, float, np.integer, np.floating)):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # a Python int past the float range, e.g. 10**400
+            digits = str(abs(value))
+            raise ValueError(f"{where} must be a float in the range {interval}. Got an integer "
+                             f"of {len(digits)} digits, beyond any float, instead.") from None
         if not bool(interval.contains(np.asarray(x))):
             raise ValueError(
                 f"{where} must be a float in the range {interval}. Got {value!r} instead."
