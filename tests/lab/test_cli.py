@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_helpers import exit_code
 
 from descentlab import optim, surfaces
 from descentlab.cli import build_parser, main
-
-
-def _exit_code(argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as e:  # argparse errors
-        return e.code
 
 
 def _settings(stdout: str, command: str) -> dict:
@@ -60,7 +54,7 @@ def test_commands_are_registered_and_help_is_complete(capsys):
 ])
 def test_bad_input_exits_2_listing_choices(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert _exit_code(argv) == 2
+    assert exit_code(argv) == 2
     err = capsys.readouterr().err
     assert needle in err
     assert list(tmp_path.iterdir()) == []  # nothing written

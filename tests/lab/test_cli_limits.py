@@ -9,18 +9,12 @@ import stat
 
 import numpy as np
 import pytest
+from cli_helpers import exit_code
 
 from descentlab import surfaces
 from descentlab.cli import main
 from descentlab.lab import METRICS
 from descentlab.lab._runs import run
-
-
-def _exit_code(argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as e:  # argparse errors
-        return e.code
 
 
 # Each command below ran (or crashed, or hung) before; every one must now exit 2 before any
@@ -68,7 +62,7 @@ def _exit_code(argv) -> int:
 ])
 def test_refused_up_front(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert _exit_code([*argv, "--dry-run", "--no-progress"]) == 2
+    assert exit_code([*argv, "--dry-run", "--no-progress"]) == 2
     captured = capsys.readouterr()
     assert needle in captured.err
     assert "Traceback" not in captured.err

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cli_helpers import exit_code
 
 from descentlab import surfaces
 from descentlab.cli import main
-
-
-def _exit_code(argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as e:  # argparse errors
-        return e.code
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -35,7 +29,7 @@ def _exit_code(argv) -> int:
 ])
 def test_misleading_settings_are_refused(argv, needle, tmp_path, capsys):
     out = tmp_path / "x.png"
-    assert _exit_code([*argv, "--out", str(out), "--no-progress"]) == 2
+    assert exit_code([*argv, "--out", str(out), "--no-progress"]) == 2
     captured = capsys.readouterr()
     assert needle in captured.err
     assert "settings:" not in captured.out  # refused up front, before any work
@@ -46,7 +40,7 @@ def test_a_start_inside_the_widened_view_runs(tmp_path, capsys):
     out = tmp_path / "x.png"
     argv = ["race", "--start", "100,100", "--bounds=-200,200,-200,200", "--steps", "2",
             "--optimizer", "gd:lr=1e-9", "--out", str(out), "--no-progress"]
-    assert _exit_code(argv) == 0
+    assert exit_code(argv) == 0
     assert out.exists()
     row = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("GD("))
     assert row.split()[-1] == "-1"  # not diverged
