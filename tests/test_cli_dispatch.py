@@ -176,3 +176,14 @@ def test_sigterm_during_a_gif_race_removes_its_temporary_file(tmp_path):
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "terminated"
     assert seconds < 30
     assert os.listdir(tmp_path) == []
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """``descentlab list | head -1``: when the reader has gone, no error line and no traceback
+    (as ``cat`` or ``ls``), exit status 141 (128 + SIGPIPE)."""
+    proc = subprocess.Popen([sys.executable, "-m", "descentlab.cli", "list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert err.decode() == ""
+    assert proc.returncode == 128 + signal.SIGPIPE

@@ -13,7 +13,9 @@ Errors and signals are handled here, once for every subcommand:
   optional dependency is missing; each is ONE line on stderr,
   ``descentlab COMMAND: error: cannot write PATH: REASON``; 2: bad arguments or settings (argparse
   and the commands' own checks); 130: Ctrl-C (SIGINT); 143 (128 + 15, what a shell reports for
-  a process killed by SIGTERM): SIGTERM, from ``kill``, ``timeout`` or a CI runner.
+  a process killed by SIGTERM): SIGTERM, from ``kill``, ``timeout`` or a CI runner; 141
+  (128 + SIGPIPE), silently: stdout is a pipe whose reader has gone (``descentlab list | head``),
+  as for ``cat`` or ``ls``.
 * Any other exception is a bug: it is not caught, so its traceback shows.
 * SIGTERM takes the same path as Ctrl-C: while a command runs, the first SIGTERM raises
   ``KeyboardInterrupt`` in the main thread, so the commands' cleanup (temporary files and
@@ -159,6 +161,14 @@ def _os_error(err: OSError, args: argparse.Namespace) -> str:
     return f"cannot write {_shown_path(os.fsdecode(path), args)}: {reason}"
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what is still
+    buffered for a closed pipe does not fail again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns its exit status (see the module doc for the codes)."""
     parser = build_parser()
@@ -167,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             try:
                 code = int(args.func(args) or 0)
+                sys.stdout.flush()  # (a closed pipe shows here, not at the interpreter's exit)
+            except BrokenPipeError:  # the reader went away (descentlab list | head -3)
+                _silence_stdout()
+                code = 128 + signal.SIGPIPE
             except KeyboardInterrupt:
                 print("terminated" if terminated else "interrupted", file=sys.stderr)
                 code = 130
