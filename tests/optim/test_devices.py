@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from optim_cases import CASES, IDS, run
+from optim_cases import CASES, IDS, grad_fn, run
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else []),
            *(["mps"] if torch.backends.mps.is_available() else [])]
@@ -31,3 +31,22 @@ def test_rules_on_device_match_numpy(case, device, batched):
     for name in case.buffers:
         assert state_t[name].device.type == device
         np.testing.assert_allclose(state_t[name].cpu().numpy(), state_np[name], **tol)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["float-hp", "batched-hp"])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_rules_never_read_tensor_data_back_to_the_host(case, batched):
+    """Without a GPU here, torch's "meta" device stands in for one: its tensors have a shape, a
+    dtype and a device but no data, so any step that reads values back to the host (``.item()``,
+    ``.numpy()``, ``float(t)``, a data-dependent branch), or mixes in a tensor of another device
+    (a batched hyperparameter left on the CPU), raises. On a GPU such a step would fail or stall
+    on a device-to-host copy each step."""
+    hp = {case.batch: np.array(case.values).reshape(3, 1)} if batched else {}
+    opt = case.make(**hp)
+    theta = torch.empty(3, 4, dtype=torch.float64, device="meta")
+    state = opt.init(theta)
+    for _ in range(3):
+        opt.step(theta, grad_fn(opt.lookahead(theta, state)), state)
+    assert state["t"] == 3 and theta.device.type == "meta"
+    for name in case.buffers:
+        assert state[name].device.type == "meta" and state[name].shape == (3, 4)

@@ -505,3 +505,20 @@ def test_refused_add_param_group_adds_nothing(name):
     opt.step()
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.2]
     assert opt.state[p]["t"] == opt.state[q]["t"] == 1
+
+
+@pytest.mark.parametrize("name", [n for n in dt.__all__ if n != "TorchOptimizer"])
+def test_adapter_steps_never_read_tensor_data_back_to_the_host(name):
+    """The adapter's path for tensors that are not CPU float32/float64 (a GPU's), run on torch's
+    data-less "meta" device: any read of values back to the host raises there (see
+    tests/optim/test_devices.py)."""
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    model = model.to(device="meta", dtype=torch.float64)
+    opt = getattr(dt, name)(model.parameters())
+    for _ in range(2):
+        for p in model.parameters():
+            p.grad = torch.empty_like(p)
+        opt.step()
+    for p in model.parameters():
+        assert opt.state[p]["t"] == 2
+        assert all(v.device.type == "meta" for v in opt.state[p].values() if torch.is_tensor(v))
