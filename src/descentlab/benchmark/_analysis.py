@@ -16,6 +16,9 @@ Decisions:
   empty when never. The best method reaches its own target by construction.
 * lr-sensitivity width (lr-grid only): decades of lr around the best grid point whose mean
   validation metric is within 20% of the best (``_stats.lr_sensitivity_width``).
+* ``lr_at_grid_edge`` (lr-grid only): the chosen lr is the smallest or largest of the final grid,
+  i.e. the grid could not grow past it (``max_extensions`` used up, or the lr bounds reached), so
+  the best lr may lie outside the grid. The reading names these rows.
 * Performance profiles (Dolan & More), two per ruleset: cost = epochs to target (failure: never
   reached), and cost = mean final test metric (failure: +inf; an error is counted as at least
   half a test example, so that a perfect score keeps a finite ratio). Only optimizers run on every
@@ -45,7 +48,7 @@ SUMMARY_COLUMNS = (
     "problem", "ruleset", "optimizer", "lr", "test_metric", "test_metric_ci_low",
     "test_metric_ci_high", "epochs_to_target", "diverged_fraction", "metric", "test_loss",
     "train_loss", "train_loss_ci_low", "train_loss_ci_high", "target", "lr_width_decades",
-    "tied_best", "hyperparameters", "seeds", "epochs",
+    "tied_best", "hyperparameters", "seeds", "epochs", "lr_at_grid_edge",
 )
 ADAGRAD_RIVALS = ("RMSProp", "Adam", "Nadam")
 
@@ -135,10 +138,11 @@ def _rows(A, settings, plans, finals):
         tl = _stats.bootstrap_ci([f["test_loss"] for f in fin])
         tr = _stats.bootstrap_ci([f["train_loss"] for f in fin])
         chosen = plans[key].chosen
-        width = math.nan
+        width, at_edge = math.nan, None
         if ruleset == "lr-grid" and key in A.tuning:
             lrs, scores = zip(*A.tuning[key], strict=True)
             width = _stats.lr_sensitivity_width(lrs, scores)
+            at_edge = chosen["lr"] in (min(lrs), max(lrs))
         A.rows.append({
             "problem": problem, "ruleset": ruleset, "optimizer": optimizer,
             "lr": chosen.get("lr"), "test_metric": tm[0], "test_metric_ci_low": tm[1],
@@ -148,7 +152,7 @@ def _rows(A, settings, plans, finals):
             "train_loss_ci_low": tr[1], "train_loss_ci_high": tr[2], "target": None,
             "lr_width_decades": width, "tied_best": False,
             "hyperparameters": json.dumps(chosen, sort_keys=True), "seeds": len(recs),
-            "epochs": settings.budget(problem),
+            "epochs": settings.budget(problem), "lr_at_grid_edge": at_edge,
         })
     groups = defaultdict(list)
     for r in A.rows:
@@ -351,6 +355,12 @@ def _reading(A: Analysis) -> list[str]:
         if div:
             text += f"; some final seeds diverged for {', '.join(div)}"
         lines.append(text + ".")
+    edge = [f"{r['optimizer']} on {r['problem']} (lr {_fmt(r['lr'])})" for r in A.rows
+            if r["lr_at_grid_edge"]]
+    if edge:
+        lines.append("Tuned lr at the edge of its grid after the last extension (the best lr may "
+                     "lie outside the grid; widen --lr-grid or use the full protocol): "
+                     + ", ".join(edge) + ".")
     if "defaults" in A.settings.rulesets and A.tuned_ruleset:
         gains = []
         for r in A.rows:

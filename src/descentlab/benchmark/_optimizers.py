@@ -43,6 +43,14 @@ def canonical(name: str, *, allow_references: bool) -> str:
     for c in choices:
         if c.lower() == str(name).strip().lower():
             return c
+    for c in TORCH_REFERENCES:
+        if c.lower() == str(name).strip().lower():  # known, but not on these problems
+            from descentlab.benchmark._torch_problems import TORCH_PROBLEMS
+
+            raise ValueError(
+                f"{c!r} is torch.optim's own implementation, a reference row that runs on the "
+                f"torch problems only ({', '.join(TORCH_PROBLEMS)}; they need torch). Valid "
+                f"choices for these problems: {', '.join(choices)}.")
     raise ValueError(f"Unknown optimizer {name!r}. Valid choices: {', '.join(choices)}.")
 
 

@@ -15,7 +15,8 @@ Rulesets (all give every optimizer the same budget in epochs and the same final 
   validation metric, ties broken by the mean final validation loss, then by the smaller lr. When
   the best point sits at an edge of the grid, the grid grows by one decade on that side (at most
   ``max_extensions`` times, within 1e-8 < lr < 1e4); all tuning runs diverging counts as "best at
-  the low edge".
+  the low edge", and a one-point grid (``--lr-grid X:X``) grows on both sides. A best point still
+  at an edge when the grid cannot grow is reported (``lr_at_grid_edge`` in the summary).
 * ``random``: ``random_samples`` configurations drawn log-uniformly, seeded by problem and
   optimizer: lr in [default/100, default*10]; gamma, beta1, momentum, rho and alpha equal to
   1 - 10^U(-2.5, -0.5); beta2 = 1 - 10^U(-4, -1); eps = 10^U(-10, -4). Scored as lr-grid.
@@ -317,12 +318,18 @@ def plan(settings: Settings, key: tuple, store) -> Plan:
                 break
             all_bad = all(math.isinf(t[1]) for t in tuning)
             pd = settings.per_decade
-            if (best == 0 or all_bad) and configs[0]["lr"] / 10 > LR_BOUNDS[0]:
-                ks = list(range(ks[0] - pd, ks[0])) + ks
-            elif best == len(configs) - 1 and configs[-1]["lr"] * 10 < LR_BOUNDS[1]:
-                ks = ks + list(range(ks[-1] + 1, ks[-1] + pd + 1))
-            else:
+            low = (best == 0 or all_bad) and configs[0]["lr"] / 10 > LR_BOUNDS[0]
+            high = best == len(configs) - 1 and configs[-1]["lr"] * 10 < LR_BOUNDS[1]
+            if len(configs) == 1:  # a one-point grid is at both edges: grow on both sides
+                high = high and not all_bad
+            elif low:
+                high = False
+            if not (low or high):
                 break
+            if high:
+                ks = ks + list(range(ks[-1] + 1, ks[-1] + pd + 1))
+            if low:
+                ks = list(range(ks[0] - pd, ks[0])) + ks
             extensions += 1
         chosen = tuning[best][0]
     final = [_spec("train", problem, optimizer, chosen, s, budget) for s in settings.final_seeds]

@@ -294,11 +294,12 @@ def write_report(A: Analysis, stats: dict, path) -> None:
                  "bootstrap interval, lower is better (error = 1 - accuracy). epochs_to_target: "
                  "first epoch at which the median test-metric curve reaches the target (the "
                  "median of the best tuned method); empty = never. lr_width_decades: decades of "
-                 "lr within 20% of the best validation metric.</p>")
+                 "lr within 20% of the best validation metric. lr_at_grid_edge: the tuned lr is "
+                 "the smallest or largest of its grid after the last extension.</p>")
     parts.append(_table(A.rows, ["problem", "ruleset", "optimizer", "lr", "metric",
                                  "test_metric", "test_metric_ci_low", "test_metric_ci_high",
                                  "train_loss", "epochs_to_target", "diverged_fraction",
-                                 "lr_width_decades", "tied_best"]))
+                                 "lr_width_decades", "lr_at_grid_edge", "tied_best"]))
     parts.append("<h2>Wall time per step relative to SGD</h2><p>Median wall time of one "
                  "training step per run (gradient + update) in the final trials; NumPy rows "
                  "advance all seeds together. GD's step is a full-batch step. Timings vary "

@@ -60,6 +60,11 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"{r['problem']:<16} {r['optimizer'] + ('*' if r['tied_best'] else ''):<15} "
               f"{f(r['lr']):>9} {f(r['test_metric']):>11} {ci:>21} "
               f"{f(r['epochs_to_target']):>10} {r['diverged_fraction']:>8.0%}")
+    edge = [f"{r['optimizer']} on {r['problem']}" for r in A.rows
+            if r["ruleset"] == main and r["lr_at_grid_edge"]]
+    if edge:
+        print("Tuned lr at the edge of its grid after the last extension (the best lr may lie "
+              f"outside it): {', '.join(edge)}.")
     print("\nPublished findings:")
     for fd in A.findings:
         print(f"  [{fd['verdict']}] {fd['claim']}\n      {fd['evidence']}")
