@@ -68,3 +68,25 @@ def test_torch_reference_rows_on_numpy_problems_say_where_they_run():
     assert "Valid choices for these problems: GD, SGD, Momentum" in msg
     with pytest.raises(ValueError, match="Unknown optimizer 'torch:AdamW'. Valid choices: GD"):
         make_settings(problems="diabetes-mse", optimizers="torch:AdamW")
+
+
+def test_random_search_draws_lr_inside_an_absolute_lr_grid(tmp_path):
+    from descentlab.benchmark import Store
+    from descentlab.benchmark._protocol import plan
+
+    store = Store(tmp_path / "results.sqlite")
+    try:
+        for lr_grid in (None, (2e-4, 3e-3)):
+            s = make_settings(problems="digits-softmax", optimizers="Adam", rulesets="random",
+                              quick=True, lr_grid=lr_grid)
+            p = plan(s, ("random", "digits-softmax", "Adam"), store)
+            lrs = sorted({dict(t.config)["lr"] for t in p.missing})
+            betas = sorted({dict(t.config)["beta1"] for t in p.missing})
+            low, high = lr_grid or (1e-3 / 100, 1e-3 * 10)  # default: Adam's 1e-3 /100 .. *10
+            assert len(lrs) == s.random_samples
+            assert all(low * 0.999 <= lr <= high * 1.001 for lr in lrs), lrs
+            if lr_grid is None:
+                default_betas = betas
+    finally:
+        store.close()
+    assert betas == default_betas  # the other hyperparameters' draws are unchanged

@@ -18,8 +18,9 @@ Rulesets (all give every optimizer the same budget in epochs and the same final 
   the low edge", and a one-point grid (``--lr-grid X:X``) grows on both sides. A best point still
   at an edge when the grid cannot grow is reported (``lr_at_grid_edge`` in the summary).
 * ``random``: ``random_samples`` configurations drawn log-uniformly, seeded by problem and
-  optimizer: lr in [default/100, default*10]; gamma, beta1, momentum, rho and alpha equal to
-  1 - 10^U(-2.5, -0.5); beta2 = 1 - 10^U(-4, -1); eps = 10^U(-10, -4). Scored as lr-grid.
+  optimizer: lr in [default/100, default*10] (with ``lr_grid``, in [LOW, HIGH]); gamma, beta1,
+  momentum, rho and alpha equal to 1 - 10^U(-2.5, -0.5); beta2 = 1 - 10^U(-4, -1);
+  eps = 10^U(-10, -4). Scored as lr-grid.
 
 The chosen setting is then trained with the final seeds 0, 1, ..., ``seeds - 1`` (fresh: disjoint
 from the tuning seeds, shared by all optimizers) and its final iterate is measured on the TEST
@@ -273,7 +274,12 @@ def _random_configs(settings, problem, optimizer, base):
             if isinstance(value, str):
                 continue
             if name == "lr":
-                c[name] = _round3(value * 10 ** rng.uniform(-2, 1))
+                u = rng.uniform(-2, 1)  # one draw either way: the other draws stay the same
+                if settings.lr_grid is None:
+                    c[name] = _round3(value * 10 ** u)
+                else:  # log-uniform in the absolute range given by --lr-grid
+                    low, high = settings.lr_grid
+                    c[name] = _round3(low * (high / low) ** ((u + 2) / 3))
             elif name in ("gamma", "beta1", "momentum", "rho", "alpha"):
                 c[name] = 1.0 - _round3(10 ** rng.uniform(-2.5, -0.5))  # round 1 - x, not x
             elif name == "beta2":

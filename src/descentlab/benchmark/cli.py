@@ -101,7 +101,8 @@ def register(subparsers) -> None:
     p.add_argument("--ray", metavar="ADDRESS",
                    help="run trials as Ray tasks on this cluster ('local' starts one here)")
     p.add_argument("--lr-grid", type=_lr_grid, metavar="LOW:HIGH",
-                   help="absolute lr range (default: 1/100 to 10 times each optimizer's default)")
+                   help="absolute lr range of the lr grid and of random search (default: 1/100 "
+                   "to 10 times each optimizer's default)")
     p.add_argument("--per-decade", type=int, default=3, help="lr grid points per decade (3)")
     p.add_argument("--epochs", type=int, help="one budget in epochs for every problem")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
