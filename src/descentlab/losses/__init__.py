@@ -53,9 +53,10 @@ Conventions
 * Inputs: NumPy arrays or anything ``numpy.asarray`` accepts (int and bool inputs are computed in
   float64; float inputs keep their dtype, and two float dtypes give NumPy's common one, so float64
   y_true with float32 y_pred computes and returns float64). torch tensors are accepted by
-  conversion: they are detached and copied to the CPU, the loss is computed in NumPy there
-  (one implementation), and the result comes back as a tensor with the input's dtype and device. It is NOT part of the autograd graph: use ``loss.grad``, or torch's
-  own losses inside a torch training loop.
+  conversion: they are detached and copied to the CPU, the loss is computed in NumPy there (one
+  implementation), and the result comes back as a tensor with the input's dtype and device. It is
+  NOT part of the autograd graph: use ``loss.grad``, or torch's own losses inside a torch training
+  loop.
 """
 
 from descentlab.losses._probabilistic import binary_cross_entropy, cross_entropy, entropy, kl_div
