@@ -102,7 +102,7 @@ class Optimizer:
         self._batched = tuple((k, v) for k, v in hp.items() if isinstance(v, np.ndarray))
         self._scalar_keys = ("t", *self._extra_state())
         self._extra_keys = self._scalar_keys[1:]
-        self._state_keys = ("t", *self._buffers, *self._extra_state())
+        self._state_keys = ("t", *self._buffers, *self._extra_keys)
         self._state_key_set = frozenset(self._state_keys)
 
     # ----------------------------------------------------------------- introspection
@@ -228,29 +228,32 @@ class Optimizer:
             self._advance(s)
             call = self._fused_call(p, g, s, 0)
             if call is None:
-                self._update_any(p, g, s, 0)
+                self._update_unfused(p, g, s)
             else:
                 fused.append((call[0], self._flat(p, g, s), call[1]))
         _run_kernels(fused)
 
     def _update_any(self, params, grad, state, fuse_from: int) -> None:
-        """The checked, advanced step on whichever path fits: torch, numba, NumPy blocks, NumPy."""
+        """The checked, advanced step on whichever path fits: numba, torch, NumPy blocks, NumPy."""
+        call = self._fused_call(params, grad, state, fuse_from)
+        if call is None:
+            self._update_unfused(params, grad, state)
+        else:
+            _run_kernels([(call[0], self._flat(params, grad, state), call[1])])
+
+    def _update_unfused(self, params, grad, state) -> None:
+        """The step where no numba kernel runs: on torch, NumPy blocks or whole NumPy arrays."""
         if is_torch(params):
             import torch
 
             with torch.no_grad():
                 self._update(params, grad, state, Step(self.hyperparameters, params),
                              self._work(params))
-            return
-        call = self._fused_call(params, grad, state, fuse_from)
-        if call is not None:
-            self._update_fused(call[0], call[1], params, grad, state)
-            return
-        if self._blockable(params, grad, state, fuse_from):
-            if params.size >= _BLOCK:
-                self._update_blocked(params, grad, state, Step(self.hyperparameters, params))
-                return
-        self._update(params, grad, state, Step(self.hyperparameters, params), self._work(params))
+        elif params.size >= _BLOCK and self._blockable(params, grad, state, _BLOCK):
+            self._update_blocked(params, grad, state, Step(self.hyperparameters, params))
+        else:
+            self._update(params, grad, state, Step(self.hyperparameters, params),
+                         self._work(params))
 
     def _update(self, theta, g, state, hp, work) -> None:  # pragma: no cover - abstract
         """The element-wise rule: ``theta``, ``g``, the buffers in ``state`` and the ``work``
@@ -335,9 +338,6 @@ class Optimizer:
         return (params.reshape(-1), grad.reshape(-1),
                 *(state[name].reshape(-1) for name in self._buffers))
 
-    def _update_fused(self, kernel, args, params, grad, state) -> None:
-        _run_kernels([(kernel, self._flat(params, grad, state), args)])
-
     def _scratch(self, dtype) -> list:
         # one set per thread: steps of one optimizer may run in several threads at once
         key = ("block", str(dtype), threading.get_ident())
@@ -394,9 +394,6 @@ class Optimizer:
                     )
 
     def _check_grad(self, params, grad) -> None:
-        if (type(params) is np.ndarray and type(grad) is np.ndarray and grad.shape == params.shape
-                and grad.dtype.kind == "f"):
-            return  # the common case, in short
         owner = type(self).__name__
         if is_torch(params) != is_torch(grad) or not (
             isinstance(grad, np.ndarray) or is_torch(grad)
@@ -509,14 +506,28 @@ def _run_split(run, n: int) -> None:
     finished its half, then waited for a worker that the scheduler had not yet run. Chunks keep
     the element-wise arithmetic, so the result is bit-for-bit the same, in any thread.
     """
-    n_threads = max(1, min(_num_threads, n // _MIN_PART))
+    n_threads, chunk = _split_plan(n)
     if n_threads == 1:
         run(0, n)
         return
-    chunk = max(_MIN_PART, n // (_CHUNKS_PER_THREAD * n_threads))
-    job = _Job(run, list(range(0, n, chunk)) + [n])
+    _share_out(run, [*range(0, n, chunk), n], n_threads)
+
+
+def _split_plan(n: int) -> tuple[int, int]:
+    """How many threads share ``n`` elements (chunks of ``_MIN_PART`` at least), and the chunk
+    size they claim (about ``_CHUNKS_PER_THREAD`` chunks each)."""
+    n_threads = max(1, min(_num_threads, n // _MIN_PART))
+    return n_threads, max(_MIN_PART, n // (_CHUNKS_PER_THREAD * n_threads))
+
+
+def _share_out(run, bounds: list[int], n_threads: int, meanwhile=None) -> None:
+    """``run(bounds[i], bounds[i + 1])`` for each chunk, claimed by the calling thread and
+    ``n_threads - 1`` workers; ``meanwhile()`` runs on the calling thread while they wake up."""
+    job = _Job(run, bounds)
     for worker in _crew(n_threads - 1):
         worker.start(job)
+    if meanwhile is not None:
+        meanwhile()
     job.work()
     job.wait()
 
@@ -569,8 +580,7 @@ def _run_kernels(calls: list[tuple]) -> None:
         for kernel, arrays, args in calls:
             kernel(*arrays, *args, 0, arrays[0].size)
         return
-    n_threads = min(_num_threads, total // _MIN_PART)
-    chunk = max(_MIN_PART, total // (_CHUNKS_PER_THREAD * n_threads))
+    n_threads, chunk = _split_plan(total)
     pieces = [(kernel, arrays, args, a, a + chunk)  # (a kernel's slice stops at the array's end)
               for kernel, arrays, args in calls if (n := arrays[0].size) >= big
               for a in range(0, n, chunk)]
@@ -579,14 +589,12 @@ def _run_kernels(calls: list[tuple]) -> None:
         kernel, arrays, args, a, b = pieces[i]
         kernel(*arrays, *args, a, b)
 
-    job = _Job(run, list(range(len(pieces) + 1)))
-    for worker in _crew(n_threads - 1):
-        worker.start(job)
-    for kernel, arrays, args in calls:
-        if (n := arrays[0].size) < big:
-            kernel(*arrays, *args, 0, n)
-    job.work()
-    job.wait()
+    def small() -> None:
+        for kernel, arrays, args in calls:
+            if (n := arrays[0].size) < big:
+                kernel(*arrays, *args, 0, n)
+
+    _share_out(run, list(range(len(pieces) + 1)), n_threads, small)
 
 
 class _Job:
