@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         "use them, see them, compare them.",
         epilog="Exit status: 0 done; 1 a file could not be written or an optional dependency "
         "is missing (one line on stderr); 2 bad arguments; 130 Ctrl-C; 143 SIGTERM (the "
-        "temporary files are removed as for Ctrl-C).",
+        "temporary files are removed as for Ctrl-C); 141 the reader of stdout went away "
+        "(descentlab list | head).",
     )
     from descentlab import __version__
 

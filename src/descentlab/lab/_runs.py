@@ -328,6 +328,15 @@ def _minibatch_table(seeds, n, batch_size, steps):
 DIVERGENCE_BOUND = 10.0
 
 
+def divergence_window(bounds, divergence_bound: float = DIVERGENCE_BOUND) -> tuple:
+    """``(centre, half_widths)``, each ``(x, y)``: a run at ``p`` has diverged where
+    ``|p - centre| > half_widths`` on either axis (the bounds enlarged ``divergence_bound``
+    times about their centre)."""
+    (bx0, bx1), (by0, by1) = bounds
+    return (((bx0 + bx1) / 2, (by0 + by1) / 2),
+            (divergence_bound * ((bx1 - bx0) / 2), divergence_bound * ((by1 - by0) / 2)))
+
+
 def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_size=None,
         record_state: bool = False, divergence_bound: float = DIVERGENCE_BOUND,
         progress=None) -> Runs:
@@ -443,9 +452,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
     groups: dict = {}
     for k, b in enumerate(blocks):
         groups.setdefault(b.key, []).append(k)
-    (bx0, bx1), (by0, by1) = surface.bounds
-    centre = np.array([(bx0 + bx1) / 2, (by0 + by1) / 2])
-    limit = divergence_bound * np.array([(bx1 - bx0) / 2, (by1 - by0) / 2])
+    centre, limit = (np.array(v) for v in divergence_window(surface.bounds, divergence_bound))
 
     # tasks: each group's runs in chunks of at most _CHUNK runs (see _CHUNK)
     tasks = []

@@ -485,11 +485,9 @@ def _starts(settings: dict):
 def _check_starts(settings: dict, surface) -> None:
     """Refuse a --start outside the window where lab.run counts a run as diverged (it would
     be reported 'diverged at step 0' without a single step taken)."""
-    from descentlab.lab._runs import DIVERGENCE_BOUND
+    from descentlab.lab._runs import DIVERGENCE_BOUND, divergence_window
 
-    (x0, x1), (y0, y1) = surface.bounds
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    hx, hy = DIVERGENCE_BOUND * (x1 - x0) / 2, DIVERGENCE_BOUND * (y1 - y0) / 2
+    (cx, cy), (hx, hy) = divergence_window(surface.bounds)
     for text in settings.get("start") or []:
         x, y = _xy(text)
         if abs(x - cx) > hx or abs(y - cy) > hy:

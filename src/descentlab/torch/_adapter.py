@@ -71,8 +71,7 @@ class TorchOptimizer(torch.optim.Optimizer):
         if isinstance(param_group, dict):  # validate the hyperparameters before torch adds it
             self._make_rule({name: param_group.get(name, self.defaults.get(name))
                              for name in self._names})
-        super().add_param_group(param_group)
-        self._rule_for(len(self.param_groups) - 1)
+        super().add_param_group(param_group)  # (its rule is built at the first step)
 
     def _rule_for(self, index: int) -> optim.Optimizer:
         group = self.param_groups[index]
