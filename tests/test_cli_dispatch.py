@@ -169,7 +169,7 @@ def test_sigterm_during_a_gif_race_removes_its_temporary_file(tmp_path):
             *starts]
 
     def ready():  # the hidden GIF exists and frames are being written to it
-        return any(t.stat().st_size > 0 for t in tmp_path.glob(".b-*.gif"))
+        return any(t.stat().st_size > 0 for t in tmp_path.glob(".b.gif.*.gif"))
 
     rc, err, seconds = _sigterm_when(argv, ready, tmp_path)
     assert rc == 143, err

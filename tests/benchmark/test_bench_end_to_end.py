@@ -270,7 +270,7 @@ def test_sigterm_to_the_process_group_stops_bench_like_ctrl_c(reference, tiny, t
 
 
 def test_a_failed_atomic_write_names_the_file_not_its_temporary_twin(tmp_path, monkeypatch):
-    from descentlab.benchmark._analysis import atomic_write
+    from descentlab._files import atomic_write_text as atomic_write
 
     target = tmp_path / "summary.csv"
 

@@ -31,18 +31,17 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from descentlab._files import atomic_write_text
 from descentlab.benchmark import _stats
 from descentlab.benchmark._protocol import KAPPA_TOL, Settings, pipelines, plan
 from descentlab.benchmark._trial import get_problem
 
-__all__ = ["Analysis", "analyse", "write_summary", "atomic_write", "SUMMARY_COLUMNS"]
+__all__ = ["Analysis", "analyse", "write_summary", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = (
     "problem", "ruleset", "optimizer", "lr", "test_metric", "test_metric_ci_low",
@@ -402,29 +401,6 @@ def _cell(v) -> str:
     return str(v)
 
 
-def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written.
-
-    An OSError names ``path``, not the hidden temporary file (the ``descentlab`` command prints
-    ``cannot write PATH: REASON``)."""
-    path = os.fspath(path)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise OSError(exc.errno, exc.strerror or str(exc), path) from exc
-        raise
-
-
 def write_summary(A: Analysis, path) -> None:
     """``summary.csv``: one row per (problem, ruleset, optimizer), columns ``SUMMARY_COLUMNS``."""
     buf = io.StringIO()
@@ -432,4 +408,4 @@ def write_summary(A: Analysis, path) -> None:
     w.writerow(SUMMARY_COLUMNS)
     for r in A.rows:
         w.writerow([_cell(r[c]) for c in SUMMARY_COLUMNS])
-    atomic_write(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())

@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from descentlab.benchmark._analysis import Analysis, analyse, atomic_write, write_summary
+from descentlab._files import atomic_write_text
+from descentlab.benchmark._analysis import Analysis, analyse, write_summary
 from descentlab.benchmark._protocol import make_settings
 from descentlab.benchmark._runner import execute
 from descentlab.benchmark._store import Store
@@ -73,8 +74,8 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     lines = ["problem,optimizer,step_s,relative_to_sgd"] + [
         f"{t['problem']},{t['optimizer']},{t['step_s']!r},{t['relative_to_sgd']!r}"
         for t in A.timing]
-    atomic_write(out / "timing.csv", "\n".join(lines) + "\n")
-    atomic_write(out / "run.json", json.dumps(stats, indent=2) + "\n")
+    atomic_write_text(out / "timing.csv", "\n".join(lines) + "\n")
+    atomic_write_text(out / "run.json", json.dumps(stats, indent=2) + "\n")
     if report:
         from descentlab.benchmark._report import write_report
 

@@ -10,7 +10,8 @@ import warnings
 
 import numpy as np
 
-from descentlab.benchmark._analysis import Analysis, _fmt, atomic_write
+from descentlab._files import atomic_write_text
+from descentlab.benchmark._analysis import Analysis, _fmt
 
 __all__ = ["write_report"]
 
@@ -306,4 +307,4 @@ def write_report(A: Analysis, stats: dict, path) -> None:
                  "between runs and are not part of summary.csv.</p>")
     parts.append(_table(A.timing, ["problem", "optimizer", "step_s", "relative_to_sgd"]))
     parts.append("</body></html>")
-    atomic_write(path, "\n".join(parts))
+    atomic_write_text(path, "\n".join(parts))

@@ -14,15 +14,13 @@ settings (RGBA frames, ``duration = 1000 / fps`` ms, ``loop=0``). About 20x fast
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from descentlab._extras import require
-from descentlab.lab._figures_common import new_figure, umask
+from descentlab.lab._figures_common import new_figure, replacing
 from descentlab.lab._limits import MAX_FPS, MAX_FRAMES, MIN_FPS, MIN_FRAMES
 
 __all__ = ["animate_runs", "animation_formats"]
@@ -111,8 +109,6 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
     path.parent.mkdir(parents=True, exist_ok=True)
     if progress:  # before anything is written
         tqdm = require("tqdm.auto", extra="lab", feature="the animation's progress bar").tqdm
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
-    os.close(fd)
     bar = None
     if progress:
         bar = tqdm(total=len(upto), unit="frame", desc=f"animating {path.name}")
@@ -128,20 +124,16 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
         counter.set_text(f"step {s} / {steps}")
 
     try:
-        if suffix == ".gif":
-            _write_gif_blitted(fig, moving, upto, update, tmp, fps=fps, dpi=dpi, bar=bar)
-        else:
-            with writer.saving(fig, tmp, dpi):
-                for s in upto:
-                    update(s)
-                    writer.grab_frame()
-                    if bar is not None:
-                        bar.update(1)
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 -> the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with replacing(path, suffix=suffix) as tmp:
+            if suffix == ".gif":
+                _write_gif_blitted(fig, moving, upto, update, tmp, fps=fps, dpi=dpi, bar=bar)
+            else:
+                with writer.saving(fig, tmp, dpi):
+                    for s in upto:
+                        update(s)
+                        writer.grab_frame()
+                        if bar is not None:
+                            bar.update(1)
     finally:
         if bar is not None:
             bar.close()

@@ -10,12 +10,10 @@ the tests read them there instead of parsing text.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from descentlab._extras import require
-from descentlab.lab._io import umask  # noqa: F401  (one helper for every writer)
+from descentlab._files import replacing, umask  # noqa: F401  (umask: for the tour's folder)
 
 matplotlib = require("matplotlib", extra="plot", feature="the lab's figures")
 matplotlib.use("Agg", force=False)  # headless; harmless when a backend is already chosen
@@ -93,15 +91,8 @@ def save_figure(fig: Figure, path, *, dpi: int = 100) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) atomically: temp file, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with replacing(path, suffix=path.suffix) as tmp:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 -> the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

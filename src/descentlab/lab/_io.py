@@ -12,46 +12,17 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from descentlab._files import atomic_write_text, umask
 
 __all__ = ["write_csv", "write_json", "load", "atomic_write_text", "umask"]
 
 FORMAT = "descentlab.runs/1"
 CSV_COLUMNS = ("run", "step", "x", "y", "loss", "optimizer", "hyperparameters", "start_x",
                "start_y", "seed", "batch_size", "diverged_at", "surface")
-
-
-def umask() -> int:
-    """The process's file-creation mask (read without changing it for long)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``.
-
-    The file gets the usual permissions (``0o666`` less the umask), like the figures and
-    animations, not ``mkstemp``'s private 0600."""
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                               prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _exported_states(runs) -> dict:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from descentlab.lab import _limits
@@ -288,21 +286,6 @@ def _resolve(command: str, args: argparse.Namespace) -> dict:
     return settings
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        from descentlab.lab._io import umask
-
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _announce(command: str, settings: dict, args) -> bool:
     """Print the settings; save them with --save-config. Returns False for --dry-run."""
     settings = {k: v for k, v in settings.items() if k != "_command"}
@@ -310,8 +293,11 @@ def _announce(command: str, settings: dict, args) -> bool:
     print(f"descentlab {command} settings: {text}")
     if getattr(args, "save_config", None):
         path = Path(args.save_config)
-        _write_atomic(path, json.dumps({"command": command, "settings": settings}, indent=2)
-                      + "\n")
+        from descentlab._files import atomic_write_text
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({"command": command, "settings": settings},
+                                           indent=2) + "\n")
         print(f"saved to {path}; reproduce with: descentlab {command} --config {path}")
     return not getattr(args, "dry_run", False)
 
