@@ -1,4 +1,5 @@
-"""The threads of a large NumPy step: chunks shared out to persistent workers, fork, concurrency.
+"""descentlab's own threads for a large NumPy step: chunks shared out to persistent workers, fork,
+concurrency (test_team tests the steps on torch's OpenMP threads).
 
 Every result is compared bit for bit with the plain whole-array NumPy path (``set_num_threads(0)``,
 ``set_accelerator("numpy")``), which test_rules checks against the lecture's formulas.
@@ -15,7 +16,7 @@ import pytest
 from optim_cases import CASES, IDS, run
 
 from descentlab import optim
-from descentlab.optim import _base
+from descentlab.optim import _base, _omp
 
 HAS_NUMBA = optim.get_accelerator() == "numba"
 ACCELERATORS = ["numpy", *(["numba"] if HAS_NUMBA else [])]
@@ -23,9 +24,11 @@ ACCELERATORS = ["numpy", *(["numba"] if HAS_NUMBA else [])]
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 1000 elements (the real minimum is 1 << 18) so small arrays use the workers."""
+    """Chunks of 1000 elements (the real minimum is 1 << 18) so small arrays use the workers,
+    descentlab's own threads even where torch's OpenMP team is loaded (test_team tests that)."""
     monkeypatch.setattr(_base, "_BLOCK", 400)
     monkeypatch.setattr(_base, "_MIN_PART", 1000)
+    monkeypatch.setattr(_omp, "enabled", False)
     yield
     _base.set_num_threads(_base._num_threads_default)
     _base.set_accelerator("numba")

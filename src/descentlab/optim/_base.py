@@ -33,7 +33,7 @@ import numpy as np
 
 from descentlab._backend import as_like, describe, is_torch, namespace
 from descentlab._validation import Interval, check_in_range
-from descentlab.optim import _fused
+from descentlab.optim import _fused, _omp
 
 __all__ = ["Optimizer", "Family", "Hyperparameter", "Step", "NONNEGATIVE", "POSITIVE", "UNIT_OPEN",
            "set_num_threads", "get_num_threads", "set_accelerator", "get_accelerator", "power"]
@@ -574,12 +574,22 @@ def _run_kernels(calls: list[tuple]) -> None:
     threads.
     """
     big = 2 * _MIN_PART
+    if _num_threads > 1:
+        everything = sum(arrays[0].size for _, arrays, _ in calls)
+        if everything >= big and _omp.step_on_team(calls, _split_plan(everything)[0]):
+            return
     total = sum(n for _, arrays, _ in calls if (n := arrays[0].size) >= big) \
         if _num_threads > 1 else 0
     if not total:
         for kernel, arrays, args in calls:
             kernel(*arrays, *args, 0, arrays[0].size)
         return
+
+    def small() -> None:
+        for kernel, arrays, args in calls:
+            if (n := arrays[0].size) < big:
+                kernel(*arrays, *args, 0, n)
+
     n_threads, chunk = _split_plan(total)
     pieces = [(kernel, arrays, args, a, a + chunk)  # (a kernel's slice stops at the array's end)
               for kernel, arrays, args in calls if (n := arrays[0].size) >= big
@@ -588,11 +598,6 @@ def _run_kernels(calls: list[tuple]) -> None:
     def run(i: int, _: int) -> None:
         kernel, arrays, args, a, b = pieces[i]
         kernel(*arrays, *args, a, b)
-
-    def small() -> None:
-        for kernel, arrays, args in calls:
-            if (n := arrays[0].size) < big:
-                kernel(*arrays, *args, 0, n)
 
     _share_out(run, list(range(len(pieces) + 1)), n_threads, small)
 

@@ -1,0 +1,198 @@
+"""Large NumPy steps on torch's OpenMP threads (``descentlab.optim._omp``): once torch is imported,
+the steps open a parallel region of its GNU OpenMP runtime. Every result is compared bit for bit
+with the whole-array NumPy path, which test_rules checks against the lecture's formulas, and a spy
+on ``GOMP_parallel`` checks that the team really ran them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy as np
+import pytest
+from optim_cases import CASES, IDS, grad_fn, run
+
+from descentlab import optim
+from descentlab.optim import _base, _omp
+
+torch = pytest.importorskip("torch")
+
+if optim.get_accelerator() != "numba":
+    pytest.skip("the team runs numba's compiled bodies: needs the fast extra",
+                allow_module_level=True)
+if sys.platform != "linux":
+    pytest.skip("torch runs on GNU OpenMP in its Linux wheels only", allow_module_level=True)
+
+
+def whole_array(opt, theta0, steps):
+    """The reference: whole-array NumPy calls, no blocks, no threads, no numba."""
+    _base.set_num_threads(0)
+    _base.set_accelerator("numpy")
+    try:
+        return run(opt, theta0, steps)
+    finally:
+        _base.set_num_threads(_base._num_threads_default)
+        _base.set_accelerator("numba")
+
+
+@pytest.fixture
+def team(monkeypatch):
+    """Small pieces and parts (the real ones are 1 << 16 and 1 << 18 elements), 2 threads, and a
+    record of each ``GOMP_parallel`` call: (body, team size)."""
+    rt = _omp.runtime()
+    assert rt is not None, "torch is imported: its libgomp must be found"
+    launches: list[tuple] = []
+    parallel = rt.parallel
+
+    def spy(body, header, n_threads, flags):
+        launches.append((body, n_threads))
+        parallel(body, header, n_threads, flags)
+
+    monkeypatch.setattr(rt, "parallel", spy)
+    monkeypatch.setattr(_omp, "_PIECE", 300)
+    monkeypatch.setattr(_base, "_MIN_PART", 1000)
+    monkeypatch.setattr(_omp, "enabled", True)
+    _base.set_num_threads(2)
+    torch_threads = torch.get_num_threads()  # (an earlier test may have pinned OpenMP to 1)
+    torch.set_num_threads(2)
+    yield launches
+    torch.set_num_threads(torch_threads)
+    _base.set_num_threads(_base._num_threads_default)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_team_steps_are_bit_for_bit_the_whole_array_path(case, dtype, team):
+    theta0 = np.random.default_rng(5).standard_normal(10_050).astype(dtype)
+    expected = whole_array(case.make(), theta0, 4)
+    team.clear()
+    got = run(case.make(), theta0, 4)
+    for name in ("theta", *case.buffers):
+        a, b = (got[0], expected[0]) if name == "theta" else (got[1][name], expected[1][name])
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert len(team) == 4 and all(n == 2 for _, n in team)  # one region per step, two threads
+
+
+@pytest.mark.parametrize("name", ["Momentum", "Adagrad", "Adam", "Nadam"])
+def test_step_many_puts_every_array_on_the_team_once(name, team):
+    """Arrays of both dtypes, of 0 to 4001 elements, at different step counts: one region per
+    dtype, every element stepped exactly once (any miss or repeat changes the bits)."""
+    rng = np.random.default_rng(6)
+    sizes = [0, 1, 299, 300, 301, 2500, 4001, 7, 1200]
+    dtypes = [np.float32, np.float64] * 5
+    arrays = [rng.standard_normal(n).astype(d) for n, d in zip(sizes, dtypes, strict=False)]
+    opt = optim.get(name, lr=0.01)
+    states = [opt.init(a) for a in arrays]
+    reference = [whole_array(optim.get(name, lr=0.01), a, 1 + (i % 3))
+                 for i, a in enumerate(arrays)]
+    for i, (a, s) in enumerate(zip(arrays, states, strict=True)):  # steps 0, 1, 2 done apart
+        for _ in range(i % 3):
+            opt.step(a, grad_fn(a), s)
+    team.clear()
+    opt.step_many(arrays, [grad_fn(a) for a in arrays], states)
+    assert sorted(team) == sorted([(_omp.runtime().bodies[np.dtype(d)], 2)
+                                   for d in (np.float32, np.float64)])
+    for (want, want_state), a, s in zip(reference, arrays, states, strict=True):
+        np.testing.assert_array_equal(a, want)
+        assert s["t"] == want_state["t"]
+        for buffer in opt._buffers:
+            np.testing.assert_array_equal(s[buffer], want_state[buffer])
+
+
+def test_the_team_respects_both_thread_settings(team):
+    theta0 = np.linspace(-1, 1, 10_000)
+    expected = whole_array(optim.Adam(), theta0, 2)
+    torch.set_num_threads(1)  # omp_get_max_threads() is now 1: no more (the fixture restores)
+    got = run(optim.Adam(), theta0, 2)
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert [n for _, n in team] == [1, 1]
+    team.clear()
+    _base.set_num_threads(1)  # descentlab's own setting: the calling thread only, no region
+    np.testing.assert_array_equal(run(optim.Adam(), theta0, 2)[0], expected[0])
+    assert team == []
+
+
+def test_a_kernel_the_team_does_not_know_runs_on_descentlabs_threads(team):
+    seen = np.zeros(5000, dtype=int)
+
+    def kernel(x, a, b):  # a Python function: not one of the team's compiled bodies
+        x[a:b] += 1
+
+    _base._run_kernels([(kernel, (seen,), ())])
+    np.testing.assert_array_equal(seen, 1)
+    assert team == []
+
+
+def test_concurrent_steps_from_python_threads_each_open_a_region(team):
+    rng = np.random.default_rng(7)
+    starts = [rng.standard_normal(5000 + 500 * k) for k in range(6)]  # >= _FUSE: kernels
+    expected = [whole_array(optim.RMSProp(lr=0.01), theta0, 5) for theta0 in starts]
+    team.clear()
+    results: list = [None] * len(starts)
+    barrier = threading.Barrier(len(starts))
+
+    def work(k):
+        opt, theta = optim.RMSProp(lr=0.01), starts[k].copy()
+        state = opt.init(theta)
+        barrier.wait()
+        for _ in range(5):
+            opt.step(theta, grad_fn(theta), state)
+        results[k] = theta
+
+    pool = [threading.Thread(target=work, args=(k,)) for k in range(len(starts))]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=120)
+    for got, (want, _) in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert len(team) == 5 * len(starts)
+
+
+def test_the_torch_adapter_steps_on_the_team(team):
+    """A model whose weights are large enough: the adapter's steps open regions, and its
+    parameters match torch.optim.SGD's (the lecture's Momentum, v = lr * momentum_buffer)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Tanh(), torch.nn.Linear(64, 8))
+    twin = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Tanh(), torch.nn.Linear(64, 8))
+    twin.load_state_dict(model.state_dict())
+    for m in (model, twin):
+        m.double()
+    from descentlab import torch as dtorch
+
+    ours = dtorch.Momentum(model.parameters(), lr=0.05, gamma=0.9)
+    theirs = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    x = torch.randn(16, 64, dtype=torch.float64)
+    team.clear()
+    for _ in range(20):
+        for m, opt in ((model, ours), (twin, theirs)):
+            opt.zero_grad()
+            m(x).square().mean().backward()
+            opt.step()
+    assert len(team) == 20
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_steps_on_descentlabs_threads(team):
+    """GNU OpenMP does not survive a fork: a child never opens a region, and still steps right."""
+    import multiprocessing
+
+    theta0 = np.linspace(-1, 1, 10_000)
+    expected = whole_array(optim.Nadam(), theta0, 3)
+    run(optim.Nadam(), theta0, 1)
+    assert team  # the parent used the team
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(_steps_in_child, (theta0,)).get(timeout=60)
+    np.testing.assert_array_equal(child[0], expected[0])
+    assert child[1] is False and child[2] >= 1  # no runtime; descentlab's own worker ran
+
+
+def _steps_in_child(theta0):
+    _base._MIN_PART = 1000
+    _base.set_num_threads(2)
+    theta, _ = run(optim.Nadam(), theta0, 3)
+    return theta, _omp._runtime, len(_base._workers)
