@@ -564,6 +564,9 @@ def _check_no_shared_memory(owner: str, params: list) -> None:
 def _run_kernels(calls: list[tuple]) -> None:
     """Run ``kernel(*arrays, *args, 0, n)`` for each call: the fused steps of many arrays at once.
 
+    Where torch's OpenMP runtime is loaded (see ``_omp``) and the arrays hold ``2 * _MIN_PART``
+    elements or more in all, every array goes to one parallel region of it, whose threads claim
+    pieces of them all. Otherwise descentlab's own threads share the work out, as follows.
     As in ``step``, an array is split over the threads only if it is large (at least two
     ``_MIN_PART`` chunks); the calling thread runs the small ones while the workers wake up, then
     joins in on the large ones' chunks. A kernel takes the bounds ``a, b`` of the elements it
@@ -680,6 +683,10 @@ if hasattr(os, "register_at_fork"):
 
 def set_num_threads(n: int) -> None:
     """How many threads a NumPy step on a large array may use (default: the cores, at most 4).
+
+    Once torch is imported (on Linux, where it runs on GNU OpenMP), large compiled steps run on
+    torch's OpenMP threads, as many as both this setting and ``torch.get_num_threads()`` allow;
+    otherwise on descentlab's own threads.
 
     ``0`` turns the blocked path and the numba kernels off (each rule then runs as whole-array
     NumPy calls); ``1`` keeps them but stays in the calling thread. The result is the same, bit for

@@ -37,10 +37,11 @@ With it, Momentum at 1M, each function timed alone (``benchmarks/step_throughput
 perf_counter), the worker starts its first chunk 10-15 us after the caller starts its own, and the
 caller waits 1-33 us (mostly about 10) at the end for the worker's last chunk; two threads stepping
 their chunks at once take about 45 us per 256K-element chunk against 38 us alone (they share the L3
-cache's bandwidth). Right after a torch backward pass, torch's OpenMP threads spin on the second
-core, and in some processes the worker never gets it (the caller then steps every chunk); the torch
-adapter's Momentum step at 1M is then 1.5-1.7x torch.optim's default in a training loop, against
-1.04-1.18x where the worker does its share (see the README).
+cache's bandwidth). Right after a torch backward pass, though, torch's OpenMP threads spin on the
+second core, and in some processes the worker never got it: the torch adapter's Momentum step at
+1M was 1.5-1.7x torch.optim's default in a training loop. So where torch is imported, a large step
+runs on torch's OpenMP threads instead (``_omp``, ``_team_bodies``: the same kernels, called from
+a compiled body without the GIL), and descentlab's own threads serve the other processes.
 """
 
 from __future__ import annotations

@@ -8,15 +8,18 @@ adapter's Momentum step at 1M parameters took 1.5-1.7x torch.optim's. Here the s
 a parallel region of torch's OpenMP runtime (``GOMP_parallel``), so the threads already spinning
 take their pieces at once. Measured in one process, in a loop of forward, backward and step of
 three 1024x1024 models in random order (torch.optim.SGD, the adapter on descentlab's threads, the
-adapter on the OpenMP team; six processes, median of 97 paired ratios each, 2026-11-26): the
-adapter / torch.optim ratio went from 1.46-1.57 to 1.19-1.30, bit for bit the same parameters.
+adapter on the OpenMP team; median of 37-97 paired ratios, 2026-11-26): adapter / torch.optim
+1.07-1.57 on descentlab's threads against 0.98-1.10 on the team, bit for bit the same parameters
+(in a process where the weight's memory is slow, 2.82 against 1.58; see the README's Speed section).
+A first version that ran the kernels from Python callbacks, taking the GIL in each thread, reached
+1.19-1.30.
 
 How. The team runs the compiled bodies of ``_team_bodies``: each thread claims pieces of the
 arrays with an atomic counter and runs the rule's numba kernel on them, without the GIL (the
 ctypes call releases it). The runtime is found only among the libraries already loaded
 (``RTLD_NOLOAD``): ``libgomp.so.1``, the soname of the GNU OpenMP library that torch's Linux
 wheels load; nothing is loaded for it. Elsewhere (no torch, macOS, another OpenMP runtime) and in
-a process forked from one that looked for the runtime (GNU OpenMP does not survive a fork),
+any forked child (GNU OpenMP is not fork-safe: a child whose parent used it may hang in it),
 steps use descentlab's own threads. The team has at most ``omp_get_max_threads()`` threads
 (torch's ``torch.set_num_threads``) and at most ``descentlab.optim.get_num_threads()``.
 """

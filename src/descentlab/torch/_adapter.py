@@ -25,7 +25,8 @@ class TorchOptimizer(torch.optim.Optimizer):
 
     On the CPU, each parameter group's float32 and float64 parameters are stepped by one
     ``rule.step_many`` call on NumPy views of their memory (the rule's compiled loops where numba
-    is installed, large tensors split over threads; bit-for-bit the rule on NumPy arrays); other
+    is installed, run on torch's own OpenMP threads when the group is large; bit-for-bit the rule
+    on NumPy arrays); other
     devices and dtypes run the same rule on the tensors themselves (torch's arithmetic, which may
     differ from NumPy's in the last bit). All groups are checked before any parameter is written,
     so a refused step leaves every parameter and state untouched. A parameter listed
