@@ -139,7 +139,37 @@ def test_cli_prints_the_summary_and_shows_progress(reference, tiny, capsys):
     assert main(["bench", "--out", str(out), "--workers", "1", "--no-report", *args]) == 0
     cap = capsys.readouterr()
     assert "Summary (lr-grid" in cap.out and "Published findings" in cap.out
-    assert "bench:" in cap.err  # the tqdm bar
+    assert "bench:" in cap.err  # the tqdm bar (every trial of it is in the store already)
+
+
+def test_the_progress_bar_estimates_the_time_left(tmp_path, capsys):
+    run_benchmark(tmp_path, workers=1, report=False, progress=True, problems="quadratic-k100",
+                  optimizers="SGD,Adam", seeds=2, tune_seeds=1, quick=True, epochs=1,
+                  per_decade=1)
+    err = capsys.readouterr().err
+    assert "time left: measuring" in err  # before a task has finished
+    assert "time left ~00:00 for the trials planned so far" in err  # at the end: none left
+
+
+def test_time_left_weighs_each_problem_by_its_own_seconds_per_trial():
+    from descentlab.benchmark._runner import _TimeLeft
+
+    def fmt(seconds):
+        return f"{seconds:.1f}s"
+
+    eta = _TimeLeft(workers=2)
+    eta.planned("torch-mlp", 10)
+    eta.planned("quadratic", 640)
+    assert eta.seconds() == (0.0, 2) and eta.describe(fmt) == "time left: measuring"
+    eta.finished("torch-mlp", 2, busy_s=8.0)  # 4 s per torch trial: 8 left, on 2 workers
+    assert eta.seconds() == (16.0, 1)  # the NumPy problem has trials left and no measurement
+    assert eta.describe(fmt) == "time left > 16.0s (1 problem not measured yet)"
+    eta.finished("quadratic", 64, busy_s=3.2)  # 0.05 s per NumPy trial
+    # (8 torch trials * 4 s + 576 NumPy trials * 0.05 s) / 2 workers
+    assert eta.seconds()[0] == pytest.approx((8 * 4.0 + 576 * 0.05) / 2)
+    assert eta.describe(fmt) == "time left ~30.4s for the trials planned so far"
+    eta.finished("torch-mlp", 8, busy_s=40.0)  # done: its trials no longer count
+    assert eta.seconds() == (pytest.approx(576 * 0.05 / 2), 0)
 
 
 def test_lr_grid_grows_until_the_best_lr_is_inside(reference):

@@ -167,6 +167,54 @@ def _cost_rank(key) -> tuple:
     return (order.get(problem, 3), 1 if ruleset == "defaults" else 0)
 
 
+class _TimeLeft:
+    """Time left for the trials planned so far, from each problem's measured seconds per trial.
+
+    tqdm's own estimate assumes every trial costs the same; here a torch trial costs tens of
+    NumPy trials (a NumPy task advances 64 runs at once) and the torch pipelines run first, so it
+    read hours for a run of minutes. This estimate sums, over the problems, the trials not yet
+    finished times the busy seconds per trial measured on that problem's finished tasks, divided
+    by the workers, and counts the problems with trials left that have not finished a task yet
+    (their time is not in the sum, so the sum is a lower bound). It covers the trials planned so
+    far only: later stages (a grown lr grid, the final runs) add more.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self.left: dict[str, int] = defaultdict(int)
+        self.busy: dict[str, float] = defaultdict(float)
+        self.done: dict[str, int] = defaultdict(int)
+
+    def planned(self, problem: str, n: int) -> None:
+        self.left[problem] += n
+
+    def finished(self, problem: str, n: int, busy_s: float) -> None:
+        self.left[problem] -= n
+        self.done[problem] += n
+        self.busy[problem] += busy_s
+
+    def seconds(self) -> tuple[float, int]:
+        """Seconds left on the measured problems, and how many problems are not measured yet."""
+        total, unmeasured = 0.0, 0
+        for problem, n in self.left.items():
+            if n <= 0:
+                continue
+            if self.done[problem]:
+                total += n * self.busy[problem] / self.done[problem]
+            else:
+                unmeasured += 1
+        return total / self.workers, unmeasured
+
+    def describe(self, format_interval) -> str:
+        seconds, unmeasured = self.seconds()
+        if unmeasured and not any(self.done.values()):
+            return "time left: measuring"
+        if unmeasured:
+            return (f"time left > {format_interval(seconds)} ({unmeasured} problem"
+                    f"{'s' if unmeasured > 1 else ''} not measured yet)")
+        return f"time left ~{format_interval(seconds)} for the trials planned so far"
+
+
 def execute(settings: Settings, store, *, workers: int = 1, ray_address: str | None = None,
             progress: bool = True) -> dict:
     """Run every missing trial of ``settings``; finished ones are read from ``store``.
@@ -189,7 +237,10 @@ def execute(settings: Settings, store, *, workers: int = 1, ray_address: str | N
     stats = {"trials_run": 0, "tasks_run": 0, "busy_s": 0.0, "executor": executor.name,
              "workers": executor.workers, "in_store_at_start": len(store)}
     bar = tqdm(total=0, unit="trial", desc="bench", disable=not progress, dynamic_ncols=True,
-               smoothing=0.05, mininterval=0.5)
+               mininterval=0.5, postfix="time left: measuring",
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} trials "
+                          "[{elapsed}, {rate_fmt}{postfix}]")
+    time_left = _TimeLeft(executor.workers)
 
     def advance(key):
         p = plan(settings, key, store)
@@ -201,6 +252,7 @@ def execute(settings: Settings, store, *, workers: int = 1, ray_address: str | N
         for task in _tasks(new):
             inflight.update(task["ids"])
             handles[executor.submit(task)] = task
+            time_left.planned(task["problem"], len(task["ids"]))
         bar.total += len(new)
 
     t0 = time.perf_counter()
@@ -216,11 +268,13 @@ def execute(settings: Settings, store, *, workers: int = 1, ray_address: str | N
                 stats["trials_run"] += len(ids)
                 stats["tasks_run"] += 1
                 stats["busy_s"] += out["busy_s"]
-                bar.update(len(ids))
+                time_left.finished(task["problem"], len(ids), out["busy_s"])
                 for key in [k for k, need in awaiting.items() if need & ids]:
                     awaiting[key] -= ids
                     if not awaiting[key]:
                         advance(key)
+                bar.set_postfix_str(time_left.describe(bar.format_interval), refresh=False)
+                bar.update(len(ids))
     except BaseException:
         executor.close(cancel=True)
         bar.close()
