@@ -31,7 +31,8 @@ from descentlab.lab._runs import run
     (["sweep", "--grid", "lr=0.1:1:100000", "--grid", "gamma=0:0.9:100000"],
      "10,000,000,000 runs (grid cells"),
     (["sweep", "--grid", "lr=0.1:1:100000000"], "a grid axis has at most 1,000,000 values"),
-    (["basins", "--grid", "100000"], "30,000,000,000 runs (--grid 100000 squared starts"),
+    (["basins", "--grid", "100000"],
+     "100,000 x 100,000 starts (--grid 100000) x 3 optimizer settings"),
     (["race", "--dpi", "100000"],
      "The '--dpi' parameter of descentlab race must be an integer in the range [10, 600]. Got "
      "100000"),
@@ -209,6 +210,14 @@ def test_flat_surface_contours_are_one_colour():
     fig, ax = new_axes()
     assert draw_contours(ax, surfaces.from_expression("3"), filled=False) is None
     fig.canvas.draw()
+
+
+def test_basins_memory_is_the_grid_not_the_trajectories(capsys):
+    """basins keeps only where each run ended: a 1500 x 1500 grid of 200-step runs (44 GiB of
+    trajectories at once) is accepted, a start whose runs alone exceed the cap is not."""
+    assert main(["basins", "--grid", "1500", "--dry-run"]) == 0
+    assert main(["basins", "--grid", "2", "--steps", "20000000", "--dry-run"]) == 2
+    assert "at least one start's 3 runs x 20,000,001 points" in capsys.readouterr().err
 
 
 def test_basins_caption_keeps_small_fractions_visible():

@@ -203,6 +203,24 @@ def test_basins_classes_against_direct_nearest_minimum():
     assert np.array_equal(images[0].get_array() - 2, expect)
 
 
+def test_basins_in_small_batches_equal_one_batch(monkeypatch):
+    """A large grid runs a batch of starts at a time; the map is the same bit for bit."""
+    from descentlab.lab import _limits
+
+    specs = [("momentum", {"lr": [0.01, 0.02], "gamma": 0.9}), ("adam", {"lr": 0.1})]
+    whole = M.plot_basins("himmelblau", specs, grid=9, steps=40)
+    # 3 runs per start x 41 points x 72 bytes: 7 starts per batch, the last batch short
+    monkeypatch.setattr(_limits, "BASIN_BATCH_BYTES", 7 * 3 * 41 * 72)
+    batched = M.plot_basins("himmelblau", specs, grid=9, steps=40)
+    for a, b in zip(whole.axes[:3], batched.axes[:3], strict=True):
+        np.testing.assert_array_equal(a.get_images()[0].get_array(),
+                                      b.get_images()[0].get_array())
+        assert a.get_title() == b.get_title()
+    assert whole.measured["fractions"] == batched.measured["fractions"]
+    assert list(batched.measured["fractions"]) == ["Momentum(lr=0.01, gamma=0.9)",
+                                                   "Momentum(lr=0.02, gamma=0.9)", "Adam(lr=0.1)"]
+
+
 def test_stability_limit_formulas():
     assert M.stability_limit("gd", 10.0) == pytest.approx(0.2)
     assert M.stability_limit("momentum", 10.0, 0.5) == pytest.approx(0.3)

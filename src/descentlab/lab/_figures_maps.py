@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from descentlab._validation import check_in_range
+from descentlab.lab import _limits
 from descentlab.lab._figures_common import (
     draw_contours,
     fmt,
@@ -57,11 +58,14 @@ def basin_classes(runs, *, radius: float | None = None) -> np.ndarray:
 def plot_basins(surface="himmelblau", optimizers=(("gd", {"lr": 0.01}),
                                                   ("momentum", {"lr": 0.01, "gamma": 0.9}),
                                                   ("adam", {"lr": 0.1})),
-                *, grid: int = 60, steps: int = 200, radius: float | None = None, axes=None):
+                *, grid: int = 60, steps: int = 200, radius: float | None = None, axes=None,
+                progress=None):
     """Basin map: colour every start point of a grid by the minimum each optimizer reaches.
 
     ``grid x grid`` start points cover the surface's bounds; every optimizer runs from all of them
-    in one vectorized ``lab.run`` call. A start's colour is the known minimum its run ends within
+    in vectorized ``lab.run`` calls, a batch of starts at a time (``_limits.BASIN_BATCH_BYTES`` of
+    trajectories each; the runs are bit for bit the same in any batch), keeping only where each
+    run ended. A start's colour is the known minimum its run ends within
     ``radius`` of (:func:`basin_classes`), light grey if it ends elsewhere (still travelling, or
     stuck at another critical point) and black if it diverged. What to see: the basins' borders
     differ per optimizer (momentum carries runs across ridges into other basins; adaptive steps
@@ -75,6 +79,8 @@ def plot_basins(surface="himmelblau", optimizers=(("gd", {"lr": 0.01}),
       steps: steps per run. Default 200.
       radius: arrival radius; default 2% of the bounds' diagonal.
       axes: a sequence of axes, one per optimizer run; a new figure when omitted.
+      progress: a tqdm progress bar over the run-steps; ``None`` (default): only for long maps
+        (at least 10^7 run-steps) when stderr is a terminal, as ``lab.run``.
 
     ``fig.measured["fractions"]`` maps each run label to the fraction of starts per outcome.
     """
@@ -86,10 +92,25 @@ def plot_basins(surface="himmelblau", optimizers=(("gd", {"lr": 0.01}),
     xs, ys = np.linspace(x0, x1, grid), np.linspace(y0, y1, grid)
     X, Y = np.meshgrid(xs, ys)
     starts = np.stack([X.ravel(), Y.ravel()], axis=1)
-    runs = _run(surface, list(optimizers), starts, steps=steps)
-    classes = basin_classes(runs, radius=radius)
+    optimizers = list(optimizers)
+    first = _run(surface, optimizers, starts[:1], steps=0)  # the labels; runs per start
+    n_opt = len(first)
+    batch = max(1, _limits.BASIN_BATCH_BYTES // (n_opt * (steps + 1) * _limits.BYTES_PER_RUN_STEP))
+    from descentlab.lab._runs import _progress_bar
+
+    bar = _progress_bar(progress, n_opt * len(starts) * steps)
+    parts = []  # (n_opt, starts of the batch) classes, batch by batch
+    try:
+        for a in range(0, len(starts), batch):
+            runs = _run(surface, optimizers, starts[a:a + batch], steps=steps, progress=False)
+            parts.append(basin_classes(runs, radius=radius).reshape(n_opt, -1))
+            if bar is not None:
+                bar.update(len(runs) * steps)
+    finally:
+        if bar is not None:
+            bar.close()
+    classes = np.concatenate(parts, axis=1).ravel()  # optimizer-major, as one call orders them
     n_min = len(surface.minima)
-    n_opt = len(runs) // len(starts)
     palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948",
                "#ff9da7", "#9c755f", "#bab0ac"]
     colors = ["black", "#e6e6e6"] + [palette[k % len(palette)] for k in range(n_min)]
@@ -107,7 +128,7 @@ def plot_basins(surface="himmelblau", optimizers=(("gd", {"lr": 0.01}),
         ax = axes[k]
         sel = slice(k * len(starts), (k + 1) * len(starts))
         c = classes[sel].reshape(grid, grid)
-        label = run_label(runs, k * len(starts))
+        label = run_label(first, k)
         ax.imshow(c + 2, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, vmin=-0.5,
                   vmax=len(colors) - 0.5, interpolation="nearest", aspect="auto",
                   gid=f"basins:{k}")
@@ -120,7 +141,7 @@ def plot_basins(surface="himmelblau", optimizers=(("gd", {"lr": 0.01}),
                         fontsize=8, weight="bold")
         ax.set_title(f"{label}, {steps} steps\ndiverged {pct(frac['diverged'])}, "
                      f"elsewhere {pct(frac['elsewhere'])}", fontsize=9,
-                     color=optimizer_color(runs.meta[k * len(starts)]["optimizer"]))
+                     color=optimizer_color(first.meta[k]["optimizer"]))
     handles = [Patch(color=colors[v + 2], label=name) for v, name in
                [(-2, "diverged"), (-1, "elsewhere")] + [(j, f"minimum {j} "
                f"({surface.minima[j][0]:.2f}, {surface.minima[j][1]:.2f})")

@@ -17,6 +17,9 @@ Decisions:
   ``BYTES_PER_RUN_STEP = 72`` bytes. A GIF keeps every distinct frame as RGBA (4 bytes a pixel)
   until it is encoded. ``--steps 200000000`` on three runs (about 40 GiB) or a 100000 x 100000
   sweep is refused with that estimate instead of ending in a MemoryError.
+* ``basins`` runs its starts in batches of ``BASIN_BATCH_BYTES = 256 MiB`` of trajectories and
+  keeps per start and optimizer setting only where the run ended: ``BYTES_PER_BASIN_START = 64``
+  bytes (the start, its class, the metrics' columns for a batch, the image's pixel).
 * ``MAX_GRID_VALUES = 1_000_000`` values on one ``--grid`` axis, so that parsing the axis itself
   stays small; the product of the axes is bounded by the memory estimate.
 """
@@ -24,7 +27,8 @@ Decisions:
 from __future__ import annotations
 
 __all__ = ["MIN_FPS", "MAX_FPS", "MAX_FRAMES", "MIN_FRAMES", "MIN_DPI", "MAX_DPI",
-           "MAX_MEMORY_BYTES", "BYTES_PER_RUN_STEP", "MAX_GRID_VALUES", "gib"]
+           "MAX_MEMORY_BYTES", "BYTES_PER_RUN_STEP", "BASIN_BATCH_BYTES", "BYTES_PER_BASIN_START",
+           "MAX_GRID_VALUES", "gib"]
 
 MIN_FPS = 1
 MAX_FPS = 50
@@ -34,6 +38,8 @@ MIN_DPI = 10
 MAX_DPI = 600
 MAX_MEMORY_BYTES = 2 * 1024**3
 BYTES_PER_RUN_STEP = 72
+BASIN_BATCH_BYTES = 256 * 1024**2
+BYTES_PER_BASIN_START = 64
 MAX_GRID_VALUES = 1_000_000
 
 

@@ -419,6 +419,26 @@ def _check_memory(settings: dict, *, runs: int, what: str, extra_bytes: int = 0,
                          f"Lower {lower}.")
 
 
+def _check_basins_memory(settings: dict, per_start: int) -> None:
+    """basins runs its starts batch by batch (``plot_basins``): what it holds at once is one batch
+    of runs (``BASIN_BATCH_BYTES``, or one start's runs if they need more) and, for every start
+    and optimizer setting, where the run ended (``BYTES_PER_BASIN_START``)."""
+    from descentlab.lab import _limits as L
+
+    grid, steps = settings["grid"], settings["steps"]
+    one_start = per_start * (steps + 1) * L.BYTES_PER_RUN_STEP
+    batch = max(one_start, min(L.BASIN_BATCH_BYTES, one_start * grid**2))
+    need = batch + grid**2 * per_start * L.BYTES_PER_BASIN_START
+    if need > L.MAX_MEMORY_BYTES:
+        raise UsageError(
+            f"descentlab basins would need about {L.gib(need)} of memory ({grid:,} x {grid:,} "
+            f"starts (--grid {grid}) x {per_start} optimizer settings x "
+            f"{L.BYTES_PER_BASIN_START} bytes, plus a batch of runs of {L.gib(batch)}: at least "
+            f"one start's {per_start} runs x {steps + 1:,} points (--steps {steps:,}) x "
+            f"{L.BYTES_PER_RUN_STEP} bytes); the lab's cap is {L.gib(L.MAX_MEMORY_BYTES)}. "
+            "Lower --grid, --steps or the number of optimizer settings.")
+
+
 def _note_minimum(settings: dict) -> None:
     if settings.get("expr") is not None and not settings.get("minimum"):
         print("note: the formula's minima are unknown, so J - f*, steps_to_tol, distance and "
@@ -662,9 +682,7 @@ def _basins(settings: dict, args) -> int:
         raise UsageError("basins colours each start by the known minimum its run reaches; the "
                          "formula's minima are unknown: give them with --minimum X,Y.")
     per_start = sum(_runs_per_spec(*spec) for spec in _specs(settings))
-    _check_memory(settings, runs=settings["grid"] ** 2 * per_start,
-                  what=f"--grid {settings['grid']} squared starts x {per_start} optimizer "
-                  "settings")
+    _check_basins_memory(settings, per_start)
     surface = _surface(settings)
     if not _announce("basins", settings, args):
         return 0
@@ -673,7 +691,7 @@ def _basins(settings: dict, args) -> int:
     from descentlab.lab._figures_maps import plot_basins
 
     fig = plot_basins(surface, _specs(settings), grid=settings["grid"],
-                      steps=settings["steps"], radius=settings["radius"])
+                      steps=settings["steps"], radius=settings["radius"], progress=_progress(args))
     save_figure(fig, settings["out"], dpi=settings["dpi"])
     for label, frac in fig.measured["fractions"].items():
         print(f"{label}: " + ", ".join(f"{k} {v:.1%}" for k, v in frac.items()))
