@@ -196,3 +196,23 @@ def _steps_in_child(theta0):
     _base.set_num_threads(2)
     theta, _ = run(optim.Nadam(), theta0, 3)
     return theta, _omp._runtime, len(_base._workers)
+
+
+def test_bodies_that_fail_to_build_leave_descentlabs_threads_with_a_warning(monkeypatch):
+    def fail(self, lib):
+        raise RuntimeError("no LLVM today")
+
+    monkeypatch.setattr(_omp, "_runtime", None)  # look again (restored after the test)
+    monkeypatch.setattr(_omp._Runtime, "__init__", fail)
+    monkeypatch.setattr(_base, "_MIN_PART", 1000)
+    monkeypatch.setattr(_omp, "enabled", True)
+    _base.set_num_threads(2)
+    theta0 = np.linspace(-1, 1, 10_000)
+    expected = whole_array(optim.Adam(), theta0, 2)
+    try:
+        with pytest.warns(RuntimeWarning, match="own threads.*no LLVM today"):
+            got = run(optim.Adam(), theta0, 2)
+    finally:
+        _base.set_num_threads(_base._num_threads_default)
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert _omp._runtime is False

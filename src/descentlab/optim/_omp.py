@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -64,6 +65,11 @@ def _find() -> _Runtime | bool:
     try:
         return _Runtime(lib)
     except (AttributeError, ImportError):  # no such symbols, or no numba
+        return False
+    except Exception as e:  # the bodies failed to compile: the own threads give the same result
+        warnings.warn(f"descentlab.optim: large steps use descentlab's own threads, not torch's "
+                      f"OpenMP threads, whose compiled bodies failed to build ({e!r}).",
+                      RuntimeWarning, stacklevel=4)
         return False
 
 
