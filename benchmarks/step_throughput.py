@@ -24,9 +24,10 @@ It times every function in two ways, one table each, because they disagree:
   parallel torch call) when its next call comes.
 * ``mixed``: the functions take turns, one call each per round, in a new random order each round
   (seeded). Each call finds its arrays evicted by the others, and a call right after a torch call
-  shares the other core with torch's spinning threads, which slows descentlab's worker thread but
-  not torch's next call. Earlier versions used a fixed order, in which the NumPy column always ran
-  right after the copy: it flattered the NumPy column.
+  finds torch's OpenMP threads spinning on the other core (descentlab's steps run on those same
+  threads here, as torch is imported: see ``descentlab/optim/_omp.py``). Earlier versions used a
+  fixed order, in which the NumPy column always ran right after the copy: it flattered the NumPy
+  column.
 
 A third table (``loop``) times the adapter against torch.optim's default where a user meets it: in a
 training loop, each step right after its own model's forward and backward pass, on the models
