@@ -216,3 +216,28 @@ def test_bodies_that_fail_to_build_leave_descentlabs_threads_with_a_warning(monk
         _base.set_num_threads(_base._num_threads_default)
     np.testing.assert_array_equal(got[0], expected[0])
     assert _omp._runtime is False
+
+
+def test_steps_work_where_numba_has_nowhere_to_cache(tmp_path):
+    """A read-only install and no writable home: numba refuses ``cache=True``; the kernels and
+    the team's bodies are then compiled in the process, and the steps are the same."""
+    import subprocess
+
+    script = """
+import numba.core.caching
+numba.core.caching.CacheImpl._locator_classes = []  # no place to cache, as on a read-only disk
+import numpy as np, torch
+from descentlab import optim
+from descentlab.optim import _omp
+x = np.linspace(-1, 1, 1 << 20); g = np.cos(x); y = x.copy()
+opt = optim.Adam(lr=0.01); s = opt.init(x); opt.step(x, g, s)
+optim.set_accelerator("numpy"); optim.set_num_threads(0)
+ref = optim.Adam(lr=0.01); r = ref.init(y); ref.step(y, g, r)
+assert np.array_equal(x, y) and np.array_equal(s["v"], r["v"])
+assert _omp._runtime not in (None, False), "the team's bodies were built"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

@@ -76,10 +76,25 @@ def kernel(name: str):
     return _KERNELS.get(name)
 
 
+def cached(decorator, **options):
+    """``decorator(cache=True, **options)``, or without the cache where numba has no writable
+    place for it (a read-only install and no writable home: numba then refuses ``cache=True``
+    with a RuntimeError): the functions are then compiled anew in each process."""
+    def wrap(f):
+        try:
+            return decorator(cache=True, **options)(f)
+        except RuntimeError as e:
+            if "no locator available" not in str(e):
+                raise
+            return decorator(**options)(f)
+
+    return wrap
+
+
 def _compile() -> dict:
     import numba
 
-    jit = numba.njit(nogil=True, cache=True, error_model="numpy")
+    jit = cached(numba.njit, nogil=True, error_model="numpy")
 
     @jit
     def gd(theta, g, lr, a, b):

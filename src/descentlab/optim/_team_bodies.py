@@ -57,7 +57,7 @@ def _claim(typingctx, address):
     return types.int64(address), codegen
 
 
-@numba.njit(cache=True)
+@_fused.cached(numba.njit)
 def fill_row(table, r, kid, coefficient_row, first, chunk, x0, x1, x2, x3):
     """Write row ``r`` of ``table`` (its first piece is ``first``); the next row's first piece.
     (One compiled call reads the four addresses: ``x.ctypes.data`` costs a microsecond each.)"""
@@ -68,7 +68,7 @@ def fill_row(table, r, kid, coefficient_row, first, chunk, x0, x1, x2, x3):
     return first + (n + chunk - 1) // chunk
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+@_fused.cached(numba.njit, nogil=True, error_model="numpy")
 def _team(header, like):
     m, chunk, n_pieces = header[2], header[3], header[4]
     rows = numba.carray(_pointer_to(header[0], header[0]), (m, 4 + MAX_ARRAYS))
@@ -106,7 +106,7 @@ def _team(header, like):
             nadam_torch(x0, x1, x2, x3, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], a, b)
 
 
-_body = numba.cfunc(types.void(types.voidptr), nopython=True, cache=True)
+_body = _fused.cached(numba.cfunc, sig=types.void(types.voidptr), nopython=True)
 
 
 @_body
