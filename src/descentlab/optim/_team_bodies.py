@@ -73,11 +73,11 @@ def _team(header, like):
     m, chunk, n_pieces = header[2], header[3], header[4]
     rows = numba.carray(_pointer_to(header[0], header[0]), (m, 4 + MAX_ARRAYS))
     cs = numba.carray(_pointer_to(header[1], like), (m, MAX_COEFFICIENTS))
+    r = 0  # a thread's claims only grow, so its row only moves forward: O(rows + pieces)
     while True:
         q = _claim(header.ctypes.data + 5 * 8)
         if q >= n_pieces:
             return
-        r = 0
         while r + 1 < m and rows[r + 1, 2] <= q:
             r += 1
         kid, n = rows[r, 0], rows[r, 1]
