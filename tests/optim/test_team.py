@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -28,12 +29,13 @@ if sys.platform != "linux":
 
 def whole_array(opt, theta0, steps):
     """The reference: whole-array NumPy calls, no blocks, no threads, no numba."""
+    threads = _base.get_num_threads()
     _base.set_num_threads(0)
     _base.set_accelerator("numpy")
     try:
         return run(opt, theta0, steps)
     finally:
-        _base.set_num_threads(_base._num_threads_default)
+        _base.set_num_threads(threads)
         _base.set_accelerator("numba")
 
 
@@ -112,6 +114,21 @@ def test_the_team_respects_both_thread_settings(team):
     _base.set_num_threads(1)  # descentlab's own setting: the calling thread only, no region
     np.testing.assert_array_equal(run(optim.Adam(), theta0, 2)[0], expected[0])
     assert team == []
+
+
+def test_torch_thread_setting_holds_in_a_thread_that_never_ran_torch(team):
+    """torch.set_num_threads reaches another thread's OpenMP only once torch runs there; a step
+    from a fresh thread still takes no more threads than torch's setting."""
+    torch.set_num_threads(1)  # (the fixture restores it)
+    theta0 = np.linspace(-1, 1, 10_000)
+    expected = whole_array(optim.Adam(), theta0, 1)
+    team.clear()
+    got = []
+    worker = threading.Thread(target=lambda: got.append(run(optim.Adam(), theta0, 1)[0]))
+    worker.start()
+    worker.join(timeout=60)
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert [n for _, n in team] == [1]
 
 
 def test_a_kernel_the_team_does_not_know_runs_on_descentlabs_threads(team):
@@ -202,20 +219,33 @@ def test_bodies_that_fail_to_build_leave_descentlabs_threads_with_a_warning(monk
     def fail(self, lib):
         raise RuntimeError("no LLVM today")
 
+    theta0 = np.linspace(-1, 1, 10_000)
+    expected = whole_array(optim.Adam(), theta0, 2)
     monkeypatch.setattr(_omp, "_runtime", None)  # look again (restored after the test)
     monkeypatch.setattr(_omp._Runtime, "__init__", fail)
     monkeypatch.setattr(_base, "_MIN_PART", 1000)
     monkeypatch.setattr(_omp, "enabled", True)
     _base.set_num_threads(2)
-    theta0 = np.linspace(-1, 1, 10_000)
-    expected = whole_array(optim.Adam(), theta0, 2)
     try:
         with pytest.warns(RuntimeWarning, match="own threads.*no LLVM today"):
             got = run(optim.Adam(), theta0, 2)
+        np.testing.assert_array_equal(got[0], expected[0])
+        assert _omp._runtime is False
+        # warnings as errors: the step that raises it has written nothing, the next one steps
+        monkeypatch.setattr(_omp, "_runtime", None)
+        opt, theta = optim.Adam(), theta0.copy()
+        state = opt.init(theta)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(RuntimeWarning, match="no LLVM today"):
+                opt.step(theta, grad_fn(theta), state)
+            assert state["t"] == 0 and (state["m"] == 0).all()
+            np.testing.assert_array_equal(theta, theta0)
+            opt.step(theta, grad_fn(theta), state)
+            opt.step(theta, grad_fn(theta), state)
+        np.testing.assert_array_equal(theta, expected[0])
     finally:
         _base.set_num_threads(_base._num_threads_default)
-    np.testing.assert_array_equal(got[0], expected[0])
-    assert _omp._runtime is False
 
 
 def test_steps_work_where_numba_has_nowhere_to_cache(tmp_path):
@@ -256,3 +286,34 @@ def test_a_model_of_thousands_of_small_arrays(team):
     assert len(team) == 1
     for a, want in zip(arrays, reference, strict=True):
         np.testing.assert_array_equal(a, want)
+
+
+def test_a_multiprocessing_worker_that_imports_descentlab_late_does_not_hang(tmp_path):
+    """The parent ran torch (its OpenMP threads exist) and had not imported descentlab when it
+    forked the worker, so no fork hook of descentlab ran; the worker must not open a region
+    (GNU OpenMP would wait forever for the parent's threads) and steps right."""
+    import subprocess
+
+    script = """
+import multiprocessing as mp, sys
+import torch
+torch.ones(1 << 22).sum()  # torch's OpenMP threads exist in this (parent) process
+assert "descentlab" not in sys.modules
+
+def work(n):
+    import numpy as np
+    from descentlab import optim
+    from descentlab.optim import _omp
+    x = np.linspace(-1, 1, n); opt = optim.Adam(); s = opt.init(x); opt.step(x, np.cos(x), s)
+    return float(x.sum()), _omp._runtime
+
+if __name__ == "__main__":
+    with mp.get_context("fork").Pool(1) as pool:
+        total, runtime = pool.apply_async(work, (1 << 20,)).get(timeout=60)
+    print(runtime, round(total, 6))
+"""
+    path = tmp_path / "late.py"
+    path.write_text(script)
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[0] == "False"  # own threads in the worker

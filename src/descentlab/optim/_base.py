@@ -168,6 +168,8 @@ class Optimizer:
         if isinstance(grad, np.generic):  # 0-d arithmetic gives NumPy scalars: accept them
             grad = np.asarray(grad)
         self._check(params, grad, state)
+        if _omp._runtime is None:
+            _omp.runtime()  # (looked for before anything is written: it may warn)
         state["t"] += 1
         self._advance(state)
         self._update_any(params, grad, state, _FUSE)
@@ -222,6 +224,8 @@ class Optimizer:
         return params, grads, states
 
     def _step_many_checked(self, params: list, grads: list, states: list) -> None:
+        if _omp._runtime is None:
+            _omp.runtime()  # (looked for before anything is written: it may warn)
         fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
         for p, g, s in zip(params, grads, states, strict=True):
             s["t"] += 1
@@ -565,9 +569,9 @@ def _run_kernels(calls: list[tuple]) -> None:
     """Run ``kernel(*arrays, *args, 0, n)`` for each call: the fused steps of many arrays at once.
 
     Where torch's OpenMP runtime is loaded (see ``_omp``) and the arrays hold ``2 * _MIN_PART``
-    elements or more in all, every array goes to one parallel region of it, whose threads claim
-    pieces of them all. Otherwise descentlab's own threads share the work out, as follows.
-    As in ``step``, an array is split over the threads only if it is large (at least two
+    elements or more in all, every array goes to a parallel region of it (one per dtype), whose
+    threads claim pieces of them all. Otherwise descentlab's own threads share the work out, as
+    follows. As in ``step``, an array is split over the threads only if it is large (at least two
     ``_MIN_PART`` chunks); the calling thread runs the small ones while the workers wake up, then
     joins in on the large ones' chunks. A kernel takes the bounds ``a, b`` of the elements it
     steps and slices its flat arrays itself (slicing them here cost a few microseconds a step).

@@ -18,10 +18,13 @@ How. The team runs the compiled bodies of ``_team_bodies``: each thread claims p
 arrays with an atomic counter and runs the rule's numba kernel on them, without the GIL (the
 ctypes call releases it). The runtime is found only among the libraries already loaded
 (``RTLD_NOLOAD``): ``libgomp.so.1``, the soname of the GNU OpenMP library that torch's Linux
-wheels load; nothing is loaded for it. Elsewhere (no torch, macOS, another OpenMP runtime) and in
-any forked child (GNU OpenMP is not fork-safe: a child whose parent used it may hang in it),
-steps use descentlab's own threads. The team has at most ``omp_get_max_threads()`` threads
-(torch's ``torch.set_num_threads``) and at most ``descentlab.optim.get_num_threads()``.
+wheels load; nothing is loaded for it. Elsewhere (no torch, macOS, another OpenMP runtime),
+in a child forked after descentlab was imported and in any multiprocessing worker, steps use
+descentlab's own threads: GNU OpenMP is not fork-safe, and a forked child whose parent used it
+hangs in its next parallel region (torch's own next parallel call hangs there too). Not covered:
+a child of a bare ``os.fork()`` that imports descentlab only after the fork, from a parent that
+had run torch; such a child hangs in torch's parallel calls as well. The team has at most
+``torch.get_num_threads()`` threads and at most ``descentlab.optim.get_num_threads()``.
 """
 
 from __future__ import annotations
@@ -45,8 +48,6 @@ class _Runtime:
         self.parallel = lib.GOMP_parallel
         self.parallel.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
         self.parallel.restype = None
-        self.max_threads = lib.omp_get_max_threads
-        self.max_threads.argtypes, self.max_threads.restype = [], ctypes.c_int
         self.bodies = _team_bodies.BODIES
         self.fill_row = _team_bodies.fill_row
         self.ids = {_fused.kernel(name): i for name, i in _team_bodies.IDS.items()}
@@ -57,29 +58,41 @@ _runtime: _Runtime | None | bool = None  # None: not looked for yet; False: none
 enabled = True  # tests turn this off to run descentlab's own threads in a torch process
 
 
-def _find() -> _Runtime | bool:
+def _find() -> tuple[_Runtime | bool, Exception | None]:
+    """The runtime, or False; and the error that kept the bodies from building, if one did."""
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and mp.parent_process() is not None:
+        # a multiprocessing worker: a forked one whose parent had used GNU OpenMP hangs in it
+        # (torch's own next parallel call does too), and descentlab may have been imported only
+        # after the fork, too late for the fork hook below; a spawned one loses only speed
+        return False, None
     try:
         lib = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD)
     except (OSError, AttributeError):  # not loaded (or no RTLD_NOLOAD on this platform)
-        return False
+        return False, None
     try:
-        return _Runtime(lib)
+        return _Runtime(lib), None
     except (AttributeError, ImportError):  # no such symbols, or no numba
-        return False
+        return False, None
     except Exception as e:  # the bodies failed to compile: the own threads give the same result
-        warnings.warn(f"descentlab.optim: large steps use descentlab's own threads, not torch's "
-                      f"OpenMP threads, whose compiled bodies failed to build ({e!r}).",
-                      RuntimeWarning, stacklevel=4)
-        return False
+        return False, e
 
 
 def runtime() -> _Runtime | None:
-    """The OpenMP runtime to step on, or None (checked once torch is imported)."""
+    """The OpenMP runtime to step on, or None (looked for once, when torch is imported).
+
+    Steps call this before they write anything, so that the warning below, turned into an error
+    by a warnings filter, leaves their arrays and state untouched.
+    """
     global _runtime
     if _runtime is None:
         if "torch" not in sys.modules:
             return None
-        _runtime = _find()
+        _runtime, error = _find()  # (kept before warning: a raised warning must not retry)
+        if error is not None:
+            warnings.warn(f"descentlab.optim: large steps use descentlab's own threads, not "
+                          f"torch's OpenMP threads, whose compiled bodies failed to build "
+                          f"({error!r}).", RuntimeWarning, stacklevel=3)
     return _runtime or None
 
 
@@ -96,7 +109,9 @@ def step_on_team(calls: list[tuple], n_threads: int) -> bool:
         if kid is None:
             return False
         groups.setdefault(arrays[0].dtype, []).append((kid, arrays, args))
-    n_threads = max(1, min(n_threads, rt.max_threads()))
+    # torch's thread count: its setting reaches a thread's OpenMP only once torch runs there
+    # (torch.get_num_threads() applies it in this thread), omp_get_max_threads() alone would not
+    n_threads = max(1, min(n_threads, sys.modules["torch"].get_num_threads()))
     for dtype, rows in groups.items():
         table = np.empty((len(rows), 4 + rt.n_arrays), np.int64)
         coefficients: dict[int, int] = {}  # id(args) -> its row: the entries of a step share one
