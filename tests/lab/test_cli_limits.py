@@ -32,7 +32,7 @@ from descentlab.lab._runs import run
      "10,000,000,000 runs (grid cells"),
     (["sweep", "--grid", "lr=0.1:1:100000000"], "a grid axis has at most 1,000,000 values"),
     (["basins", "--grid", "100000"],
-     "100,000 x 100,000 starts (--grid 100000) x 3 optimizer settings"),
+     "100,000 x 100,000 starts (--grid 100000) x (64 + 3 optimizer settings x 64) bytes"),
     (["race", "--dpi", "100000"],
      "The '--dpi' parameter of descentlab race must be an integer in the range [10, 600]. Got "
      "100000"),
@@ -216,8 +216,17 @@ def test_basins_memory_is_the_grid_not_the_trajectories(capsys):
     """basins keeps only where each run ended: a 1500 x 1500 grid of 200-step runs (44 GiB of
     trajectories at once) is accepted, a start whose runs alone exceed the cap is not."""
     assert main(["basins", "--grid", "1500", "--dry-run"]) == 0
+    capsys.readouterr()
     assert main(["basins", "--grid", "2", "--steps", "20000000", "--dry-run"]) == 2
-    assert "at least one start's 3 runs x 20,000,001 points" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "for the runs of a single start (3 optimizer settings x 20,000,001 points" in err
+    assert err.rstrip().endswith("Lower --steps or the number of optimizer settings.")
+    # one setting: the grid's own arrays count per start, whatever the number of settings
+    assert main(["basins", "--grid", "5400", "--steps", "2", "--optimizer", "gd:lr=0.01",
+                 "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "(64 + 1 optimizer settings x 64) bytes" in err and "Lower --grid" in err
+    assert "--steps" not in err.split("cap is")[1]  # lowering --steps cannot help here
 
 
 def test_basins_caption_keeps_small_fractions_visible():

@@ -211,7 +211,11 @@ def test_basins_in_small_batches_equal_one_batch(monkeypatch):
     whole = M.plot_basins("himmelblau", specs, grid=9, steps=40)
     # 3 runs per start x 41 points x 72 bytes: 7 starts per batch, the last batch short
     monkeypatch.setattr(_limits, "BASIN_BATCH_BYTES", 7 * 3 * 41 * 72)
+    batches = []
+    run = M._run
+    monkeypatch.setattr(M, "_run", lambda *a, **k: batches.append(len(a[2])) or run(*a, **k))
     batched = M.plot_basins("himmelblau", specs, grid=9, steps=40)
+    assert batches == [1] + [7] * 11 + [4]  # the labels' 0-step run, then 81 starts in batches
     for a, b in zip(whole.axes[:3], batched.axes[:3], strict=True):
         np.testing.assert_array_equal(a.get_images()[0].get_array(),
                                       b.get_images()[0].get_array())
@@ -219,6 +223,13 @@ def test_basins_in_small_batches_equal_one_batch(monkeypatch):
     assert whole.measured["fractions"] == batched.measured["fractions"]
     assert list(batched.measured["fractions"]) == ["Momentum(lr=0.01, gamma=0.9)",
                                                    "Momentum(lr=0.02, gamma=0.9)", "Adam(lr=0.1)"]
+
+
+def test_basins_take_one_spec_as_lab_run_does():
+    fig = M.plot_basins("himmelblau", ("adam", {"lr": 0.1}), grid=5, steps=10)
+    assert list(fig.measured["fractions"]) == ["Adam(lr=0.1)"]
+    fig = M.plot_basins("himmelblau", "gd", grid=5, steps=10)
+    assert list(fig.measured["fractions"]) == ["GD(lr=0.01)"]
 
 
 def test_stability_limit_formulas():

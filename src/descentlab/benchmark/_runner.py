@@ -280,6 +280,7 @@ def execute(settings: Settings, store, *, workers: int = 1, ray_address: str | N
         bar.close()
         raise
     executor.close()
+    bar.set_postfix_str(time_left.describe(bar.format_interval), refresh=False)  # (none left)
     bar.close()
     stats["wall_s"] = time.perf_counter() - t0
     minutes = stats["wall_s"] / 60

@@ -421,22 +421,30 @@ def _check_memory(settings: dict, *, runs: int, what: str, extra_bytes: int = 0,
 
 def _check_basins_memory(settings: dict, per_start: int) -> None:
     """basins runs its starts batch by batch (``plot_basins``): what it holds at once is one batch
-    of runs (``BASIN_BATCH_BYTES``, or one start's runs if they need more) and, for every start
-    and optimizer setting, where the run ended (``BYTES_PER_BASIN_START``)."""
+    of runs (``BASIN_BATCH_BYTES``, or one start's runs if they need more), the grid itself
+    (``BYTES_PER_BASIN_POINT`` a start) and, for every start and optimizer setting, where the run
+    ended and its pixel (``BYTES_PER_BASIN_START``)."""
     from descentlab.lab import _limits as L
 
     grid, steps = settings["grid"], settings["steps"]
+    points = f"{steps + 1:,} point{'s' if steps else ''} (--steps {steps:,})"
     one_start = per_start * (steps + 1) * L.BYTES_PER_RUN_STEP
+    if one_start > L.MAX_MEMORY_BYTES:
+        raise UsageError(
+            f"descentlab basins would need about {L.gib(one_start)} of memory for the runs of a "
+            f"single start ({per_start} optimizer settings x {points} x {L.BYTES_PER_RUN_STEP} "
+            f"bytes); the lab's cap is {L.gib(L.MAX_MEMORY_BYTES)}. Lower --steps or the number "
+            "of optimizer settings.")
     batch = max(one_start, min(L.BASIN_BATCH_BYTES, one_start * grid**2))
-    need = batch + grid**2 * per_start * L.BYTES_PER_BASIN_START
+    per_point = L.BYTES_PER_BASIN_POINT + per_start * L.BYTES_PER_BASIN_START
+    need = batch + grid**2 * per_point
     if need > L.MAX_MEMORY_BYTES:
         raise UsageError(
             f"descentlab basins would need about {L.gib(need)} of memory ({grid:,} x {grid:,} "
-            f"starts (--grid {grid}) x {per_start} optimizer settings x "
-            f"{L.BYTES_PER_BASIN_START} bytes, plus a batch of runs of {L.gib(batch)}: at least "
-            f"one start's {per_start} runs x {steps + 1:,} points (--steps {steps:,}) x "
-            f"{L.BYTES_PER_RUN_STEP} bytes); the lab's cap is {L.gib(L.MAX_MEMORY_BYTES)}. "
-            "Lower --grid, --steps or the number of optimizer settings.")
+            f"starts (--grid {grid}) x ({L.BYTES_PER_BASIN_POINT} + {per_start} optimizer "
+            f"settings x {L.BYTES_PER_BASIN_START}) bytes, plus a batch of runs of "
+            f"{L.gib(batch)}); the lab's cap is {L.gib(L.MAX_MEMORY_BYTES)}. Lower --grid or "
+            "the number of optimizer settings.")
 
 
 def _note_minimum(settings: dict) -> None:
