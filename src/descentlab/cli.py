@@ -33,6 +33,7 @@ import contextlib
 import importlib
 import inspect
 import os
+import re
 import signal
 import sys
 import threading
@@ -170,10 +171,27 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+#: Options whose values are coordinates, which often start with a minus sign.
+_COORDINATE_OPTIONS = ("--start", "--minimum", "--bounds")
+
+
+def _attach_negative_coordinates(argv: list[str]) -> list[str]:
+    """``--start -1,0`` as ``--start=-1,0``: argparse takes a value that starts with ``-`` and is
+    not a plain number (``-1,0``) for an option, and then reports the option's value missing."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in _COORDINATE_OPTIONS and re.match(r"-[0-9.]", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns its exit status (see the module doc for the codes)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(_attach_negative_coordinates(argv))
     with _sigterm_as_interrupt() as terminated:
         try:
             try:

@@ -246,3 +246,13 @@ def test_sweep_help_and_error_list_the_same_metrics(capsys):
     assert f"metric to colour by: {', '.join(METRICS)}" in text
     assert main(["sweep", "--metric", "speed", "--dry-run"]) == 2
     assert f"Valid choices: {', '.join(METRICS)}." in capsys.readouterr().err
+
+
+def test_negative_coordinates_need_no_equals_sign(capsys):
+    """argparse alone reads ``--start -1,0`` as an option named -1,0 (a value missing)."""
+    assert main(["race", "--start", "-1,0", "--start", "-.5,2", "--dry-run"]) == 0
+    assert '"start": ["-1,0", "-.5,2"]' in capsys.readouterr().out
+    assert main(["basins", "--expr", "(x+1)**2+y**2", "--minimum", "-1,0", "--bounds",
+                 "-3,1,-2,2", "--grid", "3", "--steps", "2", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert '"minimum": ["-1,0"]' in out and '"bounds": "-3,1,-2,2"' in out
