@@ -151,25 +151,25 @@ def test_the_progress_bar_estimates_the_time_left(tmp_path, capsys):
     assert "time left ~00:00 for the trials planned so far" in err  # at the end: none left
 
 
-def test_time_left_weighs_each_problem_by_its_own_seconds_per_trial():
+def test_time_left_weighs_each_problem_by_its_own_seconds_per_task():
     from descentlab.benchmark._runner import _TimeLeft
 
     def fmt(seconds):
         return f"{seconds:.1f}s"
 
     eta = _TimeLeft(workers=2)
-    eta.planned("torch-mlp", 10)
-    eta.planned("quadratic", 640)
+    eta.planned("torch-mlp", 10)  # ten tasks of one torch trial each
+    eta.planned("quadratic", 10)  # ten tasks of up to 64 NumPy trials each
     assert eta.seconds() == (0.0, 2) and eta.describe(fmt) == "time left: measuring"
-    eta.finished("torch-mlp", 2, busy_s=8.0)  # 4 s per torch trial: 8 left, on 2 workers
-    assert eta.seconds() == (16.0, 1)  # the NumPy problem has trials left and no measurement
+    eta.finished("torch-mlp", 2, busy_s=8.0)  # 4 s per torch task: 8 left, on 2 workers
+    assert eta.seconds() == (16.0, 1)  # the NumPy problem has tasks left and no measurement
     assert eta.describe(fmt) == "time left > 16.0s (1 problem not measured yet)"
-    eta.finished("quadratic", 64, busy_s=3.2)  # 0.05 s per NumPy trial
-    # (8 torch trials * 4 s + 576 NumPy trials * 0.05 s) / 2 workers
-    assert eta.seconds()[0] == pytest.approx((8 * 4.0 + 576 * 0.05) / 2)
-    assert eta.describe(fmt) == "time left ~30.4s for the trials planned so far"
-    eta.finished("torch-mlp", 8, busy_s=40.0)  # done: its trials no longer count
-    assert eta.seconds() == (pytest.approx(576 * 0.05 / 2), 0)
+    eta.finished("quadratic", 1, busy_s=0.2)  # 0.2 s per NumPy task
+    # (8 torch tasks * 4 s + 9 NumPy tasks * 0.2 s) / 2 workers
+    assert eta.seconds()[0] == pytest.approx((8 * 4.0 + 9 * 0.2) / 2)
+    assert eta.describe(fmt) == "time left ~16.9s for the trials planned so far"
+    eta.finished("torch-mlp", 8, busy_s=40.0)  # done: its tasks no longer count
+    assert eta.seconds() == (pytest.approx(9 * 0.2 / 2), 0)
 
 
 def test_lr_grid_grows_until_the_best_lr_is_inside(reference):
