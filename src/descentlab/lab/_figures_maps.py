@@ -92,14 +92,12 @@ def plot_basins(surface="himmelblau", optimizers=(("gd", {"lr": 0.01}),
     xs, ys = np.linspace(x0, x1, grid), np.linspace(y0, y1, grid)
     X, Y = np.meshgrid(xs, ys)
     starts = np.stack([X.ravel(), Y.ravel()], axis=1)
-    single = (isinstance(optimizers, tuple) and len(optimizers) == 2
-              and isinstance(optimizers[0], str) and isinstance(optimizers[1], dict))
-    optimizers = [optimizers] if single or not isinstance(optimizers, (list, tuple)) \
-        else list(optimizers)  # one spec, as lab.run takes it, or a list of them
+    from descentlab.lab._runs import _progress_bar, spec_list
+
+    optimizers = spec_list(optimizers)  # one spec, as lab.run takes it, or a list of them
     first = _run(surface, optimizers, starts[:1], steps=0)  # the labels; runs per start
     n_opt = len(first)
     batch = max(1, _limits.BASIN_BATCH_BYTES // (n_opt * (steps + 1) * _limits.BYTES_PER_RUN_STEP))
-    from descentlab.lab._runs import _progress_bar
 
     bar = _progress_bar(progress, n_opt * len(starts) * steps)
     parts = []  # (n_opt, starts of the batch) classes, batch by batch

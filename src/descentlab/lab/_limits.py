@@ -31,8 +31,7 @@ from __future__ import annotations
 
 __all__ = ["MIN_FPS", "MAX_FPS", "MAX_FRAMES", "MIN_FRAMES", "MIN_DPI", "MAX_DPI",
            "MAX_MEMORY_BYTES", "BYTES_PER_RUN_STEP", "BASIN_BATCH_BYTES", "BYTES_PER_BASIN_START",
-           "BYTES_PER_BASIN_POINT",
-           "MAX_GRID_VALUES", "gib"]
+           "BYTES_PER_BASIN_POINT", "MAX_GRID_VALUES", "gib"]
 
 MIN_FPS = 1
 MAX_FPS = 50

@@ -337,6 +337,16 @@ def divergence_window(bounds, divergence_bound: float = DIVERGENCE_BOUND) -> tup
             (divergence_bound * ((bx1 - bx0) / 2), divergence_bound * ((by1 - by0) / 2)))
 
 
+def spec_list(optimizers) -> list:
+    """``run``'s ``optimizers`` as a list of specs: one spec (a name, a ``(name, dict)`` pair or
+    an optimizer instance) becomes a list of one."""
+    single_pair = (isinstance(optimizers, tuple) and len(optimizers) == 2
+                   and isinstance(optimizers[0], str) and isinstance(optimizers[1], dict))
+    if single_pair or not isinstance(optimizers, (list, tuple)):
+        return [optimizers]
+    return list(optimizers)
+
+
 def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_size=None,
         record_state: bool = False, divergence_bound: float = DIVERGENCE_BOUND,
         progress=None) -> Runs:
@@ -414,11 +424,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
         if batch_size > surface.n:
             raise ValueError(f"The 'batch_size' parameter of lab.run must be an integer in the "
                              f"range [1, {surface.n}]. Got {batch_size!r} instead.")
-    single_pair = (isinstance(optimizers, tuple) and len(optimizers) == 2
-                   and isinstance(optimizers[0], str) and isinstance(optimizers[1], dict))
-    if single_pair or not isinstance(optimizers, (list, tuple)):
-        optimizers = [optimizers]
-    blocks = [b for spec in optimizers for b in _blocks(spec)]
+    blocks = [b for spec in spec_list(optimizers) for b in _blocks(spec)]
     if not blocks:
         raise ValueError("lab.run: no optimizers given.")
 
