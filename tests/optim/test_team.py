@@ -317,3 +317,30 @@ if __name__ == "__main__":
     out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[0] == "False"  # own threads in the worker
+
+
+def test_a_refused_lookup_leaves_the_nag_adapters_parameters_untouched(monkeypatch):
+    """The torch adapter's NAG moves its parameters to theta before the rule's step; the
+    runtime is looked up in the checks, before that, so a warning raised as an error changes
+    nothing."""
+    from descentlab import torch as dtorch
+
+    def fail(self, lib):
+        raise RuntimeError("no LLVM today")
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 4)
+    opt = dtorch.NAG(model.parameters(), lr=0.1, gamma=0.9)
+    model(torch.randn(3, 8)).square().mean().backward()
+    opt.step()  # a velocity, so that the move to theta would show
+    model(torch.randn(3, 8)).square().mean().backward()
+    before = [p.detach().clone() for p in model.parameters()]
+    monkeypatch.setattr(_omp, "_runtime", None)
+    monkeypatch.setattr(_omp._Runtime, "__init__", fail)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeWarning, match="no LLVM today"):
+            opt.step()
+    for p, q in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p, q)
+    assert all(s["t"] == 1 for s in opt.state.values())

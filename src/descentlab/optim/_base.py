@@ -168,8 +168,6 @@ class Optimizer:
         if isinstance(grad, np.generic):  # 0-d arithmetic gives NumPy scalars: accept them
             grad = np.asarray(grad)
         self._check(params, grad, state)
-        if _omp._runtime is None:
-            _omp.runtime()  # (looked for before anything is written: it may warn)
         state["t"] += 1
         self._advance(state)
         self._update_any(params, grad, state, _FUSE)
@@ -224,8 +222,6 @@ class Optimizer:
         return params, grads, states
 
     def _step_many_checked(self, params: list, grads: list, states: list) -> None:
-        if _omp._runtime is None:
-            _omp.runtime()  # (looked for before anything is written: it may warn)
         fused: list[tuple] = []  # (kernel, flat arrays, coefficients): run together below
         for p, g, s in zip(params, grads, states, strict=True):
             s["t"] += 1
@@ -353,7 +349,15 @@ class Optimizer:
 
     # ----------------------------------------------------------------- helpers
     def _check(self, params, grad, state) -> None:
-        """All of a step's checks; the common case (NumPy, float, matching) in short first."""
+        """All of a step's checks; the common case (NumPy, float, matching) in short first.
+
+        Every path checks its arrays here before it writes anything (``step``, ``step_many``,
+        the torch adapter, whose NAG moves its parameters before the rule's step), so torch's
+        OpenMP runtime is looked up here too: a warning it raises (an error under a warnings
+        filter) then leaves params and state untouched.
+        """
+        if _omp._runtime is None:
+            _omp.runtime()
         if (type(params) is np.ndarray and type(grad) is np.ndarray and not self._batched
                 and params.dtype.kind == "f" and grad.dtype.kind == "f"
                 and grad.shape == params.shape and params.flags.writeable
