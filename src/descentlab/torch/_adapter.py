@@ -26,11 +26,11 @@ class TorchOptimizer(torch.optim.Optimizer):
     On the CPU, each parameter group's float32 and float64 parameters are stepped by one
     ``rule.step_many`` call on NumPy views of their memory (the rule's compiled loops where numba
     is installed, run on torch's own OpenMP threads when the group is large; bit-for-bit the rule
-    on NumPy arrays); other
-    devices and dtypes run the same rule on the tensors themselves (torch's arithmetic, which may
-    differ from NumPy's in the last bit). All groups are checked before any parameter is written,
-    so a refused step leaves every parameter and state untouched. A parameter listed
-    twice in a group is refused (torch.optim warns and steps it twice).
+    on NumPy arrays); other devices and dtypes run the same rule on the tensors themselves
+    (torch's arithmetic, which may differ from NumPy's in the last bit). All groups are checked
+    before any parameter is written, so a refused step leaves every parameter and state
+    untouched. A parameter listed twice in a group is refused (torch.optim warns and steps it
+    twice).
 
     Hyperparameters must be Python numbers here (batched arrays are for ``descentlab.optim``).
     Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
