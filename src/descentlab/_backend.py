@@ -1,8 +1,8 @@
-"""Array backends: the same rule runs on NumPy arrays and on torch tensors.
+"""Array backends: the same rule runs on NumPy arrays, torch tensors and JAX arrays.
 
-The optimizers only use names that NumPy and torch share (``multiply``, ``divide``, ``sqrt``,
-``square``, ``zeros_like`` ... with ``out=``) and in-place operators, so one implementation serves
-both. torch is never imported here: a tensor is recognised by its type's module.
+The optimizers' rules use arithmetic operators, augmented assignment and :func:`sqrt`, which all
+three libraries share, so one implementation serves them all. torch is never imported here: a
+tensor is recognised by its type's module.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["is_torch", "namespace", "as_like", "describe"]
+__all__ = ["is_torch", "namespace", "as_like", "in_library_of", "describe", "sqrt"]
 
 
 def is_torch(x) -> bool:
@@ -31,6 +31,25 @@ def namespace(x):
     )
 
 
+def sqrt(x):
+    """The element-wise square root, in ``x``'s own library (NumPy, torch or JAX)."""
+    if isinstance(x, (np.ndarray, np.generic, float)):
+        return np.sqrt(x)
+    if hasattr(x, "sqrt"):  # a torch tensor
+        return x.sqrt()
+    return x.__array_namespace__().sqrt(x)  # a JAX array (any array-API array)
+
+
+def in_library_of(value, like):
+    """A float64 ndarray ``value`` in ``like``'s library and device, still float64."""
+    if isinstance(like, np.ndarray):
+        return value
+    if is_torch(like):
+        torch = sys.modules["torch"]
+        return torch.as_tensor(np.asarray(value), dtype=torch.float64, device=like.device)
+    return like.__array_namespace__().asarray(value)  # JAX (float32 unless x64 is enabled)
+
+
 def as_like(value, like):
     """``value`` (a Python float or a float64 ndarray) in the backend, dtype and device of ``like``.
 
@@ -41,8 +60,10 @@ def as_like(value, like):
         return value
     if isinstance(like, np.ndarray):
         return np.asarray(value, dtype=like.dtype)
-    torch = sys.modules["torch"]
-    return torch.as_tensor(np.asarray(value), dtype=like.dtype, device=like.device)
+    if is_torch(like):
+        torch = sys.modules["torch"]
+        return torch.as_tensor(np.asarray(value), dtype=like.dtype, device=like.device)
+    return like.__array_namespace__().asarray(value, dtype=like.dtype)  # JAX
 
 
 def describe(x) -> str:

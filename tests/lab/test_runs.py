@@ -51,7 +51,7 @@ def test_batched_equals_plain_loop_exactly(name, grid):
         k = r.diverged_at[i]
         n = len(path) if k < 0 else k + 1
         assert np.array_equal(r.trajectories[:n, i], path[:n], equal_nan=True), r.label(i)
-        for sym in optim.lookup(name)._buffers:
+        for sym in optim.lookup(name).buffers:
             ref = np.array([st[sym] for st in states])
             assert np.array_equal(r.states[sym][:n, i], ref[:n], equal_nan=True), sym
     assert r.diverged_at.dtype.kind == "i"

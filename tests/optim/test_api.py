@@ -105,7 +105,7 @@ def test_integer_params_and_foreign_state_are_refused(name):
     with pytest.raises(TypeError, match="NumPy array or a torch tensor"):
         opt.init([1.0, 2.0])
     state = opt.init(np.zeros(3))
-    if opt._buffers:
+    if opt.buffers:
         with pytest.raises(ValueError, match="build the state with"):
             opt.step(np.zeros(4), np.zeros(4), state)
         with pytest.raises(ValueError, match="build the state with"):
@@ -191,7 +191,7 @@ def test_state_that_is_not_init_s_dict_is_refused_with_a_value_error(name):
     theta = np.ones(3)
     state = opt.init(theta)
     bad_states = [(None, "state must be the dict"), ([0.0, 0.0, 0.0], "state must be the dict")]
-    for buffer in opt._buffers:
+    for buffer in opt.buffers:
         bad_states.append(({**state, buffer: [0.0, 0.0, 0.0]},
                            rf"state\['{buffer}'\] is list, not an array"))
     for bad, culprit in bad_states:

@@ -8,7 +8,6 @@ import torch
 from optim_cases import CASES, IDS, grad_fn, run, run_ref
 
 from descentlab import optim
-from descentlab.optim import _base
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -58,19 +57,28 @@ def test_converges_on_a_quadratic_bowl(case):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_batched_hyperparameters_equal_separate_runs_exactly(case, dtype):
-    """Params (3, 2) with one hyperparameter of shape (3, 1): row i is run i, bit for bit."""
+def test_batched_hyperparameters_equal_separate_runs(case, dtype):
+    """Params (3, 2) with one hyperparameter of shape (3, 1): row i is run i, to rounding (see
+    _base: NumPy's vectorized ``beta ** t`` may differ from C's pow in the last bit, and in
+    float32 the batched coefficients stay float64)."""
     theta0 = np.array([[1.0, -0.5], [0.3, 2.0], [-1.2, 0.1]], dtype=dtype)
     batched = case.make(**{case.batch: np.array(case.values).reshape(3, 1)})
     theta, state = run(batched, theta0, 7)
+    tol = dict(rtol=1e-14, atol=1e-16) if dtype == np.float64 else dict(rtol=2e-6, atol=1e-7)
+
+    def same(a, b):
+        np.testing.assert_allclose(a, b, **tol)
+
     for i, value in enumerate(case.values):
         theta_i, state_i = run(case.make(**{case.batch: value}), theta0[i], 7)
-        np.testing.assert_array_equal(theta[i], theta_i)
+        same(theta[i], theta_i)
         for name in case.buffers:
-            np.testing.assert_array_equal(state[name][i], state_i[name])
+            same(state[name][i], state_i[name])
         for name in case.extra_state:
-            np.testing.assert_array_equal(np.asarray(state[name])[i, 0], state_i[name])
+            same(np.asarray(state[name])[i, 0], state_i[name])
     assert theta.dtype == dtype
+    for name in case.buffers:
+        assert state[name].dtype == dtype
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -128,108 +136,3 @@ def test_state_layout(case):
         np.testing.assert_allclose(opt.lookahead(theta, state), theta - 0.7 * state["v"])
     else:
         assert opt.lookahead(theta, state) is theta
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_blocked_path_is_bit_for_bit_the_whole_array_path(case, threads, monkeypatch):
-    """Large arrays run block by block (and on threads): same bits as whole-array NumPy calls."""
-    monkeypatch.setattr(_base, "_BLOCK", 1000)
-    monkeypatch.setattr(_base, "_MIN_PART", 3000)
-    rng = np.random.default_rng(0)
-    monkeypatch.setattr(_base, "_accelerator", "numpy")
-    theta0 = rng.standard_normal((70, 101)).astype(np.float32)  # 7070: 8 blocks, one partial
-    whole = []
-    for n in (0, threads):
-        _base.set_num_threads(n)
-        try:
-            whole.append(run(case.make(), theta0, 4))
-        finally:
-            _base.set_num_threads(_base._num_threads_default)
-    (theta_a, state_a), (theta_b, state_b) = whole
-    np.testing.assert_array_equal(theta_a, theta_b)
-    for name in case.buffers:
-        np.testing.assert_array_equal(state_a[name], state_b[name])
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_numba_kernels_are_bit_for_bit_the_numpy_path(case, dtype, monkeypatch):
-    """The optional accelerator (numba installed) repeats each rule's NumPy arithmetic exactly."""
-    pytest.importorskip("numba")
-    monkeypatch.setattr(_base, "_MIN_PART", 3000)
-    rng = np.random.default_rng(1)
-    theta0 = rng.standard_normal((3, 50, 67)).astype(dtype)  # 10050: 3 threads' parts
-
-    def noisy(theta):
-        return grad_fn(theta) * rng.uniform(0.5, 2.0, size=theta.shape).astype(dtype)
-
-    results = []
-    for accelerator, threads in (("numpy", 0), ("numba", 3)):
-        _base.set_accelerator(accelerator)
-        _base.set_num_threads(threads)
-        rng = np.random.default_rng(2)
-        try:
-            monkeypatch.setattr(_base, "_BLOCK", 1000 if threads else 1 << 17)
-            results.append(run(case.make(), theta0, 5, grad=noisy))
-        finally:
-            _base.set_accelerator("numba")
-            _base.set_num_threads(_base._num_threads_default)
-    assert optim.get_accelerator() == "numba"
-    (theta_a, state_a), (theta_b, state_b) = results
-    np.testing.assert_array_equal(theta_a, theta_b)
-    for name in case.buffers:
-        np.testing.assert_array_equal(state_a[name], state_b[name])
-
-
-def test_accelerator_switch():
-    with pytest.raises(ValueError, match=r"must be one of \['numba', 'numpy'\]. Got 'jax'"):
-        optim.set_accelerator("jax")
-    optim.set_accelerator("numpy")
-    try:
-        assert optim.get_accelerator() == "numpy"
-    finally:
-        optim.set_accelerator("numba")
-
-
-def test_blocked_path_is_taken_for_large_arrays(monkeypatch):
-    monkeypatch.setattr(_base, "_accelerator", "numpy")
-    calls = []
-    monkeypatch.setattr(optim.Adam, "_update_blocked",
-                        lambda self, *a: calls.append(a[0].size))
-    theta = np.zeros(_base._BLOCK, dtype=np.float32)
-    opt = optim.Adam()
-    opt.step(theta, theta.copy(), opt.init(theta))
-    assert calls == [_base._BLOCK]
-
-
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
-def test_blocked_threads_work_in_a_forked_child(monkeypatch):
-    import multiprocessing
-
-    monkeypatch.setattr(_base, "_BLOCK", 1000)
-    monkeypatch.setattr(_base, "_MIN_PART", 3000)
-    theta = np.linspace(-1, 1, 10_000)
-    run(optim.Adam(), theta, 1)  # the parent's pool exists now
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        child = pool.apply_async(_step_in_child, (theta,)).get(timeout=60)
-    np.testing.assert_array_equal(child, run(optim.Adam(), theta, 2)[0])
-
-
-def _step_in_child(theta):
-    _base._BLOCK, _base._MIN_PART = 1000, 3000
-    return run(optim.Adam(), theta, 2)[0]
-
-
-def test_float16_large_arrays_take_the_numpy_blocks(monkeypatch):
-    """numba kernels are float32/float64 only; float16 stays on NumPy, still bit-for-bit."""
-    monkeypatch.setattr(_base, "_BLOCK", 1000)
-    theta0 = np.linspace(-1, 1, 5000, dtype=np.float16)
-    blocked, _ = run(optim.Adam(lr=0.01, eps=1e-3), theta0, 3)
-    _base.set_num_threads(0)
-    try:
-        whole, _ = run(optim.Adam(lr=0.01, eps=1e-3), theta0, 3)
-    finally:
-        _base.set_num_threads(_base._num_threads_default)
-    assert blocked.dtype == np.float16
-    np.testing.assert_array_equal(blocked, whole)

@@ -1,13 +1,10 @@
 """``step_many``: a model's arrays in one call, bit for bit ``step`` on each, checked first.
 
-The reference is ``step`` on each array in turn on the plain whole-array NumPy path (no blocks, no
-threads, no numba), which test_rules checks against the lecture's formulas.
+The reference is ``step`` on each array in turn, which test_rules checks against the lecture's
+formulas.
 """
 
 from __future__ import annotations
-
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -15,19 +12,9 @@ import torch
 from optim_cases import CASES, IDS, grad_fn
 
 from descentlab import optim
-from descentlab.optim import _base
 
-HAS_NUMBA = optim.get_accelerator() == "numba"
-ACCELERATORS = ["numpy", *(["numba"] if HAS_NUMBA else [])]
 # a model's arrays: a 0-d scalar, biases, small and mid-sized weights, one of several chunks
 SHAPES = [(), (3,), (16,), (7, 5), (64, 80), (3, 50, 67)]
-
-
-@pytest.fixture(autouse=True)
-def restore_settings():
-    yield
-    _base.set_num_threads(_base._num_threads_default)
-    _base.set_accelerator("numba")
 
 
 def model(dtype, seed=0):
@@ -36,32 +23,20 @@ def model(dtype, seed=0):
 
 
 def steps_one_by_one(opt, arrays, steps):
-    _base.set_num_threads(0)
-    _base.set_accelerator("numpy")
-    try:
-        states = [opt.init(a) for a in arrays]
-        for _ in range(steps):
-            for a, s in zip(arrays, states, strict=True):
-                opt.step(a, grad_fn(opt.lookahead(a, s)).astype(a.dtype), s)
-        return states
-    finally:
-        _base.set_num_threads(_base._num_threads_default)
-        _base.set_accelerator("numba")
+    states = [opt.init(a) for a in arrays]
+    for _ in range(steps):
+        for a, s in zip(arrays, states, strict=True):
+            opt.step(a, grad_fn(opt.lookahead(a, s)).astype(a.dtype), s)
+    return states
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_step_many_is_bit_for_bit_step_on_each(case, dtype, accelerator, threads, monkeypatch):
-    monkeypatch.setattr(_base, "_MIN_PART", 1000)  # so that the arrays are shared out to threads
-    monkeypatch.setattr(_base, "_BLOCK", 400)
+def test_step_many_is_bit_for_bit_step_on_each(case, dtype):
     opt = case.make()
     expected = model(dtype)
     expected_states = steps_one_by_one(opt, expected, 5)
 
-    _base.set_accelerator(accelerator)
-    _base.set_num_threads(threads)
     arrays = model(dtype)
     states = [opt.init(a) for a in arrays]
     for _ in range(5):
@@ -79,8 +54,8 @@ def test_step_many_is_bit_for_bit_step_on_each(case, dtype, accelerator, threads
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_one_optimizer_on_entries_of_other_step_counts_and_dtypes(case):
-    """The compiled loop's coefficients are kept per dtype and step count (``_plans``): entries
-    at different steps and of both dtypes, in one call and over calls, still get their own."""
+    """Entries at different steps and of both dtypes, in one call and over calls, each get the
+    coefficients of their own step count and dtype."""
     def run(many: bool):
         opt = case.make()
         rng = np.random.default_rng(1)
@@ -98,9 +73,7 @@ def test_one_optimizer_on_entries_of_other_step_counts_and_dtypes(case):
                     opt.step(arrays[i], g, states[i])
         return arrays, states
 
-    _base.set_accelerator("numpy")
     expected, expected_states = run(many=False)
-    _base.set_accelerator("numba")
     arrays, states = run(many=True)
     for a, b, sa, sb in zip(arrays, expected, states, expected_states, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -183,43 +156,9 @@ def test_repeated_or_unmatched_entries_are_refused():
     opt.step_many([], [], [])  # nothing to do
 
 
-def test_kernels_of_many_arrays_cover_each_element_once(monkeypatch):
-    """``_run_kernels`` splits the large arrays over the threads and runs the small ones in the
-    calling thread: every element exactly once."""
-    monkeypatch.setattr(_base, "_MIN_PART", 1000)
-    sizes = [0, 1, 999, 1999, 2000, 5000, 3, 12_345]
-    seen = [np.zeros(n, dtype=int) for n in sizes]
-    lock = threading.Lock()
-    threads: dict[int, set] = {n: set() for n in sizes}
-
-    def kernel(x, k, a, b):  # a kernel steps elements a:b of its arrays
-        time.sleep(0.005)  # (releases the GIL, as the compiled kernels do: the workers join in)
-        with lock:
-            x[a:b] += k
-            threads[x.size].add(threading.get_ident())
-
-    _base.set_num_threads(3)
-    _base._run_kernels([(kernel, (x,), (1,)) for x in seen])
-    for x in seen:
-        np.testing.assert_array_equal(x, 1)
-    me = threading.get_ident()
-    assert all(threads[n] <= {me} for n in sizes if n < 2000)  # small: the calling thread
-    assert len(threads[2000] | threads[5000] | threads[12_345]) > 1  # large: shared out
-    _base.set_num_threads(1)
-    for n in sizes:
-        threads[n].clear()
-    _base._run_kernels([(kernel, (x,), (2,)) for x in seen])
-    assert set().union(*threads.values()) == {me}
-    for x in seen:
-        np.testing.assert_array_equal(x, 3)
-
-
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
 @pytest.mark.parametrize("name", ["GD", "RMSProp", "Adam"])
-def test_grads_of_another_dtype_take_steps_path(name, accelerator):
-    """A float64 grad for float32 params (and back) is NumPy's mixed arithmetic, as in ``step``;
-    an entry of matching dtypes before it must not lend it its compiled loop."""
-    _base.set_accelerator(accelerator)
+def test_grads_of_another_dtype_take_steps_path(name):
+    """A float64 grad for float32 params (and back) is NumPy's mixed arithmetic, as in ``step``."""
     opt = optim.get(name, lr=0.01)
     rng = np.random.default_rng(0)
     pairs = [(p, g) for p in (np.float32, np.float64) for g in (np.float32, np.float64)] * 2
@@ -237,7 +176,7 @@ def test_grads_of_another_dtype_take_steps_path(name, accelerator):
 
 
 def test_big_endian_arrays_step_like_native_ones():
-    """numba's kernels take native byte order only; other floats take the NumPy path."""
+    """Big-endian arrays step exactly like native ones."""
     opt = optim.Adam(lr=0.1)
     for n in (10, 5000):
         native = np.linspace(-1, 1, n)

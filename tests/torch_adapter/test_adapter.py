@@ -24,13 +24,6 @@ def float64_default():
     torch.set_default_dtype(old)
 
 
-@pytest.fixture(params=[True, False], ids=["numpy-views", "torch-ops"])
-def backend(request, monkeypatch):
-    """The adapter steps CPU tensors through NumPy views; also run the rules' torch path."""
-    monkeypatch.setattr(dt.TorchOptimizer, "_numpy_views", request.param)
-    return request.param
-
-
 def make_model(seed=0):
     torch.manual_seed(seed)
     return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 8),
@@ -93,7 +86,7 @@ PAIRS = [
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[p[0] for p in PAIRS])
-def test_mlp_parity_with_torch_optim(pair, backend):
+def test_mlp_parity_with_torch_optim(pair):
     """A 4-16-8-1 MLP, float64, minibatches of 16, 60 steps: params and state to round-off."""
     _, ours_factory, torch_factory, state_map = pair
     model_a = make_model()
@@ -117,7 +110,7 @@ def test_mlp_parity_with_torch_optim(pair, backend):
                 assert abs(float(actual) - float(expected)) <= 1e-15 * abs(float(expected))
 
 
-def test_nag_keeps_the_lookahead_point_and_gives_the_lecture_iterates(backend):
+def test_nag_keeps_the_lookahead_point_and_gives_the_lecture_iterates():
     """phi + gamma * v, with phi the model's parameters, equals descentlab.optim.NAG run on the
     same network with the gradient evaluated at lookahead(theta), step after step."""
     lr, gamma = 0.05, 0.9
@@ -289,7 +282,7 @@ def test_float32_model_runs_and_keeps_dtype():
 
 
 @pytest.mark.parametrize("name", ["Momentum", "NAG", "Adam", "Nadam"])
-def test_refused_group_step_leaves_every_parameter_untouched(name, backend):
+def test_refused_group_step_leaves_every_parameter_untouched(name):
     """The group is checked as a whole: a bad state on the last parameter stops them all."""
     model = make_model()
     opt = getattr(dt, name)(model.parameters())
@@ -298,7 +291,7 @@ def test_refused_group_step_leaves_every_parameter_untouched(name, backend):
     before = [p.detach().clone() for p in params]
     states = [{k: v.clone() if torch.is_tensor(v) else v for k, v in opt.state[p].items()}
               for p in params]
-    buffer = optim.lookup(name)._buffers[0]
+    buffer = optim.lookup(name).buffers[0]
     opt.state[params[-1]][buffer] = torch.zeros(7, dtype=torch.float64)
     with pytest.raises(ValueError, match="build the state with"):
         opt.step()
@@ -310,8 +303,9 @@ def test_refused_group_step_leaves_every_parameter_untouched(name, backend):
 
 
 @pytest.mark.parametrize("name", ["Momentum", "RMSProp", "AdaDelta", "Adam", "Nadam"])
-def test_float32_group_is_bit_for_bit_the_rule_on_each_tensor(name):
-    """The adapter steps a group in one ``step_many`` call: the rule's bits, tensor by tensor."""
+def test_float32_group_matches_the_rule_on_numpy_arrays(name):
+    """The adapter runs the rule on the tensors: the NumPy results to float32 rounding (torch's
+    and NumPy's float32 kernels may round differently in the last place)."""
     torch.set_default_dtype(torch.float32)
     model = torch.nn.Sequential(torch.nn.Linear(64, 80), torch.nn.Tanh(), torch.nn.Linear(80, 3))
     opt = getattr(dt, name)(model.parameters(), lr=0.01)
@@ -327,9 +321,9 @@ def test_float32_group_is_bit_for_bit_the_rule_on_each_tensor(name):
         for a, s, grad in zip(arrays, states, grads, strict=True):
             rule.step(a, grad.numpy(), s)
     for p, a, s in zip(model.parameters(), arrays, states, strict=True):
-        np.testing.assert_array_equal(p.detach().numpy(), a)
-        for k in rule._buffers:
-            np.testing.assert_array_equal(opt.state[p][k].numpy(), s[k])
+        np.testing.assert_allclose(p.detach().numpy(), a, rtol=1e-5, atol=1e-7)
+        for k in rule.buffers:
+            np.testing.assert_allclose(opt.state[p][k].numpy(), s[k], rtol=1e-5, atol=1e-7)
 
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
@@ -392,7 +386,7 @@ def test_deepcopy_and_pickle_give_a_working_optimizer(name):
 
 
 @pytest.mark.parametrize("name", ["GD", "Adam", "NAG"])
-def test_refused_step_in_a_later_group_leaves_earlier_groups_untouched(name, backend):
+def test_refused_step_in_a_later_group_leaves_earlier_groups_untouched(name):
     """A scheduler or a user setting one group's lr out of range, or a bad state in the last
     group: the groups before it used to be stepped (and new states created) before the refusal."""
     model = make_model()
@@ -444,7 +438,7 @@ def test_refused_first_step_creates_no_state():
     torch.testing.assert_close(p.detach(), torch.ones(2), rtol=0, atol=0)
 
 
-def test_nag_gives_the_lecture_iterates_when_gamma_changes(backend):
+def test_nag_gives_the_lecture_iterates_when_gamma_changes():
     """A momentum schedule: phi was formed with the gamma of the step that made it, so theta must
     be recovered with that gamma (it was recovered with the new one, which moved theta by
     (gamma_new - gamma_old) * v on its own). The loop's gradient is taken at phi, the look-ahead

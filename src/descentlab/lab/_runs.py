@@ -379,8 +379,8 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
       (the first hyperparameter varies slowest), then seed, then start.
 
     All runs of one optimizer class (and keyword options) advance together, in chunks of
-    16,384 runs spread over ``descentlab.optim.get_num_threads()`` threads; the trajectories are
-    bit for bit those of one ``descentlab.optim`` loop per run.
+    16,384 runs (batched hyperparameters); the trajectories are bit for bit those of one
+    ``descentlab.optim`` loop per run.
 
     Example:
       >>> import numpy as np
@@ -449,7 +449,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
     if record_state:
         names = ["grad", "lookahead", "step_size"]
         for b in blocks:
-            names += [n for n in b.cls._buffers if n not in names]
+            names += [n for n in b.cls.buffers if n not in names]
         states = {n: np.full((steps + 1, R, 2), np.nan) for n in names}
     table = (_minibatch_table(seeds, surface.n, batch_size, steps)
              if batch_size is not None else None)
@@ -474,19 +474,12 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
     def advance(task):
         ks, idx, sel = task
         opt = _group_optimizer(blocks, ks, block_of[idx], grid_of[idx])
-        with np.errstate(all="ignore"):  # per thread: NumPy's error state is thread-local
+        with np.errstate(all="ignore"):
             diverged_at[sel] = _advance(surface, opt, traj, losses, sel, starts[start_of[idx]],
                                         steps, centre, limit, states, table, seed_of[idx], bar)
 
-    threads = min(optim.get_num_threads(), len(tasks))
-    if threads > 1 and R * steps >= _MIN_THREADED_WORK:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads, "descentlab-lab") as pool:
-            list(pool.map(advance, tasks))  # re-raises the first error, if any
-    else:
-        for task in tasks:
-            advance(task)
+    for task in tasks:
+        advance(task)
     if bar is not None:
         bar.close()
 
@@ -508,12 +501,9 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
 #: Runs advanced together in one chunk. A step reads and writes each of ~15 arrays of the chunk's
 #: size about twice; 16,384 runs keep those arrays (256 KiB each) in the cache, where NumPy's
 #: passes are several times faster than over main memory, while each NumPy call still has enough
-#: elements to hide its ~1 microsecond of Python overhead. Chunks are independent (runs are), so
-#: they also spread over threads (``descentlab.optim.set_num_threads``; NumPy releases the GIL
-#: in its loops). Chunking never changes a result: the arithmetic is element-wise.
+#: elements to hide its ~1 microsecond of Python overhead. Chunking never changes a result: the
+#: arithmetic is element-wise.
 _CHUNK = 16384
-#: Below this many run-steps a thread pool costs more than it saves.
-_MIN_THREADED_WORK = 1_000_000
 
 
 def _group_optimizer(blocks, ks, block_of, grid_of):
@@ -547,7 +537,7 @@ def _advance(surface, opt, traj, losses, sel, P0, steps, centre, limit, states, 
     P = np.array(P0)  # (runs, 2), the optimizer's params
     n = len(P)
     state = opt.init(P)
-    buffers = [b for b in opt._buffers if states is not None]
+    buffers = [b for b in opt.buffers if states is not None]
     lo, hi = P.copy(), P.copy()  # running min / max of each coordinate (NaN sticks)
     nonfinite = np.zeros(n, dtype=bool)
     shared_seed = table is not None and (seed_of == seed_of[0]).all()

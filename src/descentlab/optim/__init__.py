@@ -9,21 +9,12 @@ Adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-08)
 
 from descentlab.optim._adam import Adam, Nadam
 from descentlab.optim._adaptive import AdaDelta, Adagrad, RMSProp
-from descentlab.optim._base import (
-    Family,
-    Hyperparameter,
-    Optimizer,
-    get_accelerator,
-    get_num_threads,
-    set_accelerator,
-    set_num_threads,
-)
+from descentlab.optim._base import Family, Hyperparameter, Optimizer
 from descentlab.optim._sgd import GD, NAG, SGD, Momentum
 
 __all__ = [
     "GD", "SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "AdaDelta", "Adam", "Nadam",
     "Optimizer", "Family", "Hyperparameter", "get", "names", "lookup", "family_tree",
-    "set_num_threads", "get_num_threads", "set_accelerator", "get_accelerator",
 ]
 
 _REGISTRY: dict[str, type[Optimizer]] = {

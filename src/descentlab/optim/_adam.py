@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from descentlab._backend import namespace
-from descentlab.optim._base import NONNEGATIVE, UNIT_OPEN, Family, Optimizer, power
+from descentlab._backend import sqrt
+from descentlab.optim._base import NONNEGATIVE, UNIT_OPEN, Family, Optimizer
 
 __all__ = ["Adam", "Nadam"]
 
@@ -40,29 +40,23 @@ class Adam(Optimizer):
     """
 
     _ranges = {"lr": NONNEGATIVE, "beta1": UNIT_OPEN, "beta2": UNIT_OPEN, "eps": NONNEGATIVE}
-    _buffers = ("m", "v")
+    buffers = ("m", "v")
     family = Family(("Momentum", "RMSProp"), "both", 2015, "Kingma & Ba (2015)",
                     "the right direction and the right step size")
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
 
-    def _update(self, theta, g, state, hp, work):
-        xp, c, m, v, w, t = namespace(theta), hp.like, state["m"], state["v"], work[0], state["t"]
-        m *= c(hp.beta1)
-        m += xp.multiply(g, c(1 - hp.beta1), out=w)  # m = beta1 * m + (1 - beta1) * g
-        xp.multiply(g, g, out=w)
-        v *= c(hp.beta2)
-        v += xp.multiply(w, c(1 - hp.beta2), out=w)  # v = beta2 * v + (1 - beta2) * g^2
-        xp.sqrt(xp.divide(v, c(1 - power(hp.beta2, t)), out=w), out=w)
-        w += c(hp.eps)  # sqrt(vhat) + eps
-        xp.divide(m, w, out=w)
-        theta -= xp.multiply(w, c(hp.lr / (1 - power(hp.beta1, t))), out=w)  # lr * mhat / (...)
-
-    def _kernel(self, state):
-        t = state["t"]
-        return "adam", (self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
-                        1 - power(self.beta2, t), self.eps, self.lr / (1 - power(self.beta1, t)))
+    def rule(self, theta, g, state, hp):
+        m, v, t = state["m"], state["v"], state["t"]
+        m *= hp.beta1
+        m += (1 - hp.beta1) * g  # m = beta1 * m + (1 - beta1) * g
+        v *= hp.beta2
+        v += (1 - hp.beta2) * g * g  # v = beta2 * v + (1 - beta2) * g^2
+        mhat = m / (1 - hp.beta1**t)
+        vhat = v / (1 - hp.beta2**t)
+        theta -= hp.lr * mhat / (sqrt(vhat) + hp.eps)  # theta - lr * mhat / (sqrt(vhat) + eps)
+        return theta, {"m": m, "v": v}
 
 
 class Nadam(Optimizer):
@@ -111,8 +105,7 @@ class Nadam(Optimizer):
     _ranges = {"lr": NONNEGATIVE, "beta1": UNIT_OPEN, "beta2": UNIT_OPEN, "eps": NONNEGATIVE,
                "momentum_decay": NONNEGATIVE}
     _choices = {"variant": ("ruder", "torch", "optax")}
-    _buffers = ("m", "v")
-    _n_work = 3
+    buffers = ("m", "v")
     family = Family(("NAG", "Adam"), "both", 2016, "Dozat (2016)",
                     "Adam with a Nesterov look-ahead")
 
@@ -120,53 +113,39 @@ class Nadam(Optimizer):
                  momentum_decay=0.004):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, variant=variant,
                          momentum_decay=momentum_decay)
+        if variant == "torch":  # the product mu_1 ... mu_t of torch's schedule
+            self.scalars = ("t", "mu_product")
 
-    def _extra_state(self) -> dict:
-        # the product mu_1 ... mu_t of torch's schedule (a float, or an array for batched beta1)
-        return {"mu_product": 1.0} if self.variant == "torch" else {}
-
-    def _mu(self, t):
-        """``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))``, torch's schedule."""
-        return self.beta1 * (1 - 0.5 * power(0.96, t * self.momentum_decay))
-
-    def _advance(self, state):
-        if self.variant == "torch":  # P_t = mu_1 ... mu_t: once per step, before the rule
-            state["mu_product"] = state["mu_product"] * self._mu(state["t"])
-
-    def _update(self, theta, g, state, hp, work):
-        xp, c, m, v, t = namespace(theta), hp.like, state["m"], state["v"], state["t"]
-        d, w, u = work
-        xp.multiply(g, c(1 - hp.beta1), out=w)  # w = (1 - beta1) * g, kept for the look-ahead
-        m *= c(hp.beta1)
-        m += w  # m = beta1 * m + (1 - beta1) * g
-        xp.multiply(g, g, out=d)
-        v *= c(hp.beta2)
-        v += xp.multiply(d, c(1 - hp.beta2), out=d)  # v = beta2 * v + (1 - beta2) * g^2
-        xp.sqrt(xp.divide(v, c(1 - power(hp.beta2, t)), out=d), out=d)
-        d += c(hp.eps)  # d = sqrt(vhat) + eps
-        if hp.variant == "torch":
-            mu, mu_next, mu_product = self._mu(t), self._mu(t + 1), state["mu_product"]
-            xp.divide(g, d, out=w)
-            theta -= xp.multiply(w, c(hp.lr * (1 - mu) / (1 - mu_product)), out=w)
-            xp.divide(m, d, out=w)
-            theta -= xp.multiply(w, c(hp.lr * mu_next / (1 - mu_product * mu_next)), out=w)
-            return
-        # look-ahead momentum: beta1 * mhat + (1 - beta1) * g / (1 - beta1^t)
-        # (optax bias-corrects the beta1 * m term with t + 1)
-        t_m = t + 1 if hp.variant == "optax" else t
-        w /= c(1 - power(hp.beta1, t))
-        w += xp.multiply(m, c(hp.beta1 / (1 - power(hp.beta1, t_m))), out=u)
-        xp.divide(w, d, out=w)
-        theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (sqrt(vhat) + eps) * (...)
-
-    def _kernel(self, state):
-        t = state["t"]
-        moments = (self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
-                   1 - power(self.beta2, t), self.eps)
+    def init(self, params) -> dict:
+        state = super().init(params)
         if self.variant == "torch":
-            mu, mu_next, mu_product = self._mu(t), self._mu(t + 1), state["mu_product"]
-            return "nadam_torch", (*moments, self.lr * (1 - mu) / (1 - mu_product),
-                                   self.lr * mu_next / (1 - mu_product * mu_next))
-        t_m = t + 1 if self.variant == "optax" else t
-        return "nadam", (*moments, 1 - power(self.beta1, t),
-                         self.beta1 / (1 - power(self.beta1, t_m)), self.lr)
+            state["mu_product"] = 1.0
+        return state
+
+    def rule(self, theta, g, state, hp):
+        m, v, t = state["m"], state["v"], state["t"]
+        m *= hp.beta1
+        m += (1 - hp.beta1) * g  # m = beta1 * m + (1 - beta1) * g
+        v *= hp.beta2
+        v += (1 - hp.beta2) * g * g  # v = beta2 * v + (1 - beta2) * g^2
+        d = sqrt(v / (1 - hp.beta2**t)) + hp.eps  # sqrt(vhat) + eps
+        if hp.variant == "torch":
+            theta, mu_product = self._torch_step(theta, g, m, d, state["mu_product"], t, hp)
+            return theta, {"m": m, "v": v, "mu_product": mu_product}
+        t_m = t + 1 if hp.variant == "optax" else t  # optax bias-corrects beta1 m with t + 1
+        mhat = m / (1 - hp.beta1**t_m)
+        theta -= hp.lr / d * (hp.beta1 * mhat + (1 - hp.beta1) * g / (1 - hp.beta1**t))
+        return theta, {"m": m, "v": v}
+
+    def _torch_step(self, theta, g, m, d, mu_product, t, hp):
+        """``variant="torch"``: Dozat's schedule, as torch.optim.NAdam (the formula above)."""
+        mu, mu_next = self._mu(t, hp), self._mu(t + 1, hp)
+        mu_product = mu_product * mu  # P_t = P_{t-1} mu_t
+        theta -= hp.lr * (1 - mu) / (1 - mu_product) * g / d
+        theta -= hp.lr * mu_next / (1 - mu_product * mu_next) * m / d
+        return theta, mu_product
+
+    @staticmethod
+    def _mu(t, hp):
+        """``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))``, torch's schedule."""
+        return hp.beta1 * (1 - 0.5 * 0.96 ** (t * hp.momentum_decay))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from descentlab._backend import namespace
-from descentlab.optim._base import NONNEGATIVE, POSITIVE, UNIT_OPEN, Family, Optimizer, Step
+from descentlab._backend import sqrt
+from descentlab.optim._base import NONNEGATIVE, POSITIVE, UNIT_OPEN, Family, Optimizer
 
 __all__ = ["Adagrad", "RMSProp", "AdaDelta"]
 
@@ -40,7 +40,7 @@ class Adagrad(Optimizer):
 
     _ranges = {"lr": NONNEGATIVE, "eps": NONNEGATIVE, "initial_accumulator": NONNEGATIVE}
     _choices = {"variant": ("lecture", "torch")}
-    _buffers = ("G",)
+    buffers = ("G",)
     family = Family(("SGD",), "step size", 2011, "Duchi, Hazan & Singer (2011)",
                     "small steps for parameters that moved a lot")
 
@@ -49,24 +49,17 @@ class Adagrad(Optimizer):
 
     def init(self, params) -> dict:
         state = super().init(params)
-        state["G"] += Step(self.hyperparameters, params).like(self.initial_accumulator)
+        state["G"] += self.coefficients(params).initial_accumulator
         return state
 
-    def _update(self, theta, g, state, hp, work):
-        xp, c, G, w = namespace(theta), hp.like, state["G"], work[0]
-        G += xp.multiply(g, g, out=w)  # G = G + g^2
-        if hp.variant == "lecture":
-            xp.sqrt(xp.add(G, c(hp.eps), out=w), out=w)  # sqrt(G + eps)
+    def rule(self, theta, g, state, hp):
+        G = state["G"]
+        G += g * g  # G = G + g^2
+        if hp.variant == "torch":
+            theta -= hp.lr / (sqrt(G) + hp.eps) * g  # torch.optim.Adagrad: eps outside the root
         else:
-            xp.sqrt(G, out=w)
-            w += c(hp.eps)  # sqrt(G) + eps
-        xp.divide(g, w, out=w)
-        theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (...) * g
-
-    _kernel_reads_state = False
-
-    def _kernel(self, state):
-        return "adagrad", (self.eps, self.lr, self.variant == "lecture")
+            theta -= hp.lr / sqrt(G + hp.eps) * g  # theta = theta - lr / sqrt(G + eps) * g
+        return theta, {"G": G}
 
 
 class RMSProp(Optimizer):
@@ -100,27 +93,19 @@ class RMSProp(Optimizer):
     """
 
     _ranges = {"lr": NONNEGATIVE, "gamma": UNIT_OPEN, "eps": NONNEGATIVE}
-    _buffers = ("G",)
+    buffers = ("G",)
     family = Family(("Adagrad",), "step size", 2012, "Tieleman & Hinton (2012)",
                     "forget old gradients: a moving average instead of a sum")
 
     def __init__(self, lr=0.001, gamma=0.9, eps=1e-8):
         super().__init__(lr=lr, gamma=gamma, eps=eps)
 
-    def _update(self, theta, g, state, hp, work):
-        xp, c, G, w = namespace(theta), hp.like, state["G"], work[0]
-        xp.multiply(g, g, out=w)
-        G *= c(hp.gamma)
-        G += xp.multiply(w, c(1 - hp.gamma), out=w)  # G = gamma * G + (1 - gamma) * g^2
-        xp.sqrt(G, out=w)
-        w += c(hp.eps)
-        xp.divide(g, w, out=w)
-        theta -= xp.multiply(w, c(hp.lr), out=w)  # theta = theta - lr / (sqrt(G) + eps) * g
-
-    _kernel_reads_state = False
-
-    def _kernel(self, state):
-        return "rmsprop", (self.gamma, 1 - self.gamma, self.eps, self.lr)
+    def rule(self, theta, g, state, hp):
+        G = state["G"]
+        G *= hp.gamma
+        G += (1 - hp.gamma) * g * g  # G = gamma * G + (1 - gamma) * g^2
+        theta -= hp.lr / (sqrt(G) + hp.eps) * g  # theta = theta - lr / (sqrt(G) + eps) * g
+        return theta, {"G": G}
 
 
 class AdaDelta(Optimizer):
@@ -153,30 +138,19 @@ class AdaDelta(Optimizer):
     """
 
     _ranges = {"gamma": UNIT_OPEN, "eps": POSITIVE, "lr": NONNEGATIVE}
-    _buffers = ("G", "s")
-    _n_work = 2
+    buffers = ("G", "s")
     family = Family(("Adagrad",), "step size", 2012, "Zeiler (2012)",
                     "no learning rate: steps in the units of the parameters")
 
     def __init__(self, gamma=0.95, eps=1e-6, lr=1.0):
         super().__init__(gamma=gamma, eps=eps, lr=lr)
 
-    def _update(self, theta, g, state, hp, work):
-        xp, c, G, s = namespace(theta), hp.like, state["G"], state["s"]
-        delta, w = work
-        xp.multiply(g, g, out=w)
-        G *= c(hp.gamma)
-        G += xp.multiply(w, c(1 - hp.gamma), out=w)  # G = gamma * G + (1 - gamma) * g^2
-        xp.sqrt(xp.add(s, c(hp.eps), out=delta), out=delta)  # sqrt(s + eps)
-        xp.sqrt(xp.add(G, c(hp.eps), out=w), out=w)  # sqrt(G + eps)
-        delta /= w
-        delta *= g  # delta = sqrt(s + eps) / sqrt(G + eps) * g
-        theta -= xp.multiply(delta, c(hp.lr), out=w)  # theta = theta - lr * delta
-        xp.multiply(delta, delta, out=w)
-        s *= c(hp.gamma)
-        s += xp.multiply(w, c(1 - hp.gamma), out=w)  # s = gamma * s + (1 - gamma) * delta^2
-
-    _kernel_reads_state = False
-
-    def _kernel(self, state):
-        return "adadelta", (self.gamma, 1 - self.gamma, self.eps, self.lr)
+    def rule(self, theta, g, state, hp):
+        G, s = state["G"], state["s"]
+        G *= hp.gamma
+        G += (1 - hp.gamma) * g * g  # G = gamma * G + (1 - gamma) * g^2
+        delta = sqrt(s + hp.eps) / sqrt(G + hp.eps) * g  # delta = sqrt(s + eps) / sqrt(G + eps) g
+        theta -= hp.lr * delta  # theta = theta - lr * delta
+        s *= hp.gamma
+        s += (1 - hp.gamma) * delta * delta  # s = gamma * s + (1 - gamma) * delta^2
+        return theta, {"G": G, "s": s}

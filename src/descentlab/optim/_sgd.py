@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from descentlab._backend import namespace
-from descentlab.optim._base import NONNEGATIVE, UNIT_OPEN, Family, Optimizer, Step
+from descentlab.optim._base import NONNEGATIVE, UNIT_OPEN, Family, Optimizer
 
 __all__ = ["GD", "SGD", "Momentum", "NAG"]
 
@@ -40,14 +39,9 @@ class GD(Optimizer):
     def __init__(self, lr=0.01):
         super().__init__(lr=lr)
 
-    def _update(self, theta, g, state, hp, work):
-        xp, c = namespace(theta), hp.like
-        theta -= xp.multiply(g, c(hp.lr), out=work[0])  # theta = theta - lr * g
-
-    _kernel_reads_state = False
-
-    def _kernel(self, state):
-        return "gd", (self.lr,)
+    def rule(self, theta, g, state, hp):
+        theta -= hp.lr * g  # theta = theta - lr * g
+        return theta, {}
 
 
 class SGD(GD):
@@ -114,23 +108,19 @@ class Momentum(Optimizer):
     """
 
     _ranges = {"lr": NONNEGATIVE, "gamma": UNIT_OPEN}
-    _buffers = ("v",)
+    buffers = ("v",)
     family = Family(("SGD",), "direction", 1964, "Polyak (1964)",
                     "add the previous direction: inertia")
 
     def __init__(self, lr=0.01, gamma=0.9):
         super().__init__(lr=lr, gamma=gamma)
 
-    def _update(self, theta, g, state, hp, work):
-        xp, c, v = namespace(theta), hp.like, state["v"]
-        v *= c(hp.gamma)
-        v += xp.multiply(g, c(hp.lr), out=work[0])  # v = gamma * v + lr * g
+    def rule(self, theta, g, state, hp):
+        v = state["v"]
+        v *= hp.gamma
+        v += hp.lr * g  # v = gamma * v + lr * g
         theta -= v  # theta = theta - v
-
-    _kernel_reads_state = False
-
-    def _kernel(self, state):
-        return "momentum", (self.gamma, self.lr)
+        return theta, {"v": v}
 
 
 class NAG(Momentum):
@@ -175,4 +165,4 @@ class NAG(Momentum):
         """``theta - gamma * v``: the point the momentum step leads to (a new array)."""
         self._check_params(params)
         self._check_state(params, state)
-        return params - Step(self.hyperparameters, params).like(self.gamma) * state["v"]
+        return params - self.coefficients(params).gamma * state["v"]

@@ -9,53 +9,49 @@ from descentlab import optim
 __all__ = ["TorchOptimizer", "GD", "SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "AdaDelta",
            "Adam", "Nadam"]
 
-_NUMPY_DTYPES = (torch.float32, torch.float64)
-
-
 class TorchOptimizer(torch.optim.Optimizer):
-    """A ``torch.optim.Optimizer`` that runs the rule of a :mod:`descentlab.optim` class.
+    """A ``torch.optim.Optimizer`` that runs the ``rule`` of a :mod:`descentlab.optim` class.
 
-    Per parameter group, the adapter builds the rule from the group's hyperparameters (so a
-    changed or invalid value meets the same checks as ``descentlab.optim``) and steps the group's
-    parameters that have a gradient with it, each with its own state dict. The state holds the
-    rule's state exactly (``t`` and the buffers named by the lecture's symbols, e.g. ``m``,
-    ``v``; NAG adds ``phi_gamma``), only tensors and Python numbers, so ``state_dict()`` survives
+    Per parameter group, the adapter builds that optimizer from the group's hyperparameters (so a
+    changed or invalid value meets the same checks as ``descentlab.optim``), checks every
+    parameter that has a gradient, and then applies the rule to the tensors themselves, each
+    parameter with its own state dict: the same ``rule`` method that runs on NumPy arrays, here
+    in torch's arithmetic, on any device. All groups are checked before any parameter is
+    written, so a refused step leaves every parameter and state untouched. The state holds the
+    rule's state exactly (``t`` and the buffers named by the lecture's symbols, e.g. ``m``, ``v``;
+    NAG adds ``phi_gamma``), only tensors and Python numbers, so ``state_dict()`` survives
     ``torch.save`` / ``torch.load(weights_only=True)``; the optimizer survives ``copy.deepcopy``
-    and pickle.
-
-    On the CPU, each parameter group's float32 and float64 parameters are stepped by one
-    ``rule.step_many`` call on NumPy views of their memory (the rule's compiled loops where numba
-    is installed, run on torch's own OpenMP threads when the group is large; bit-for-bit the rule
-    on NumPy arrays); other devices and dtypes run the same rule on the tensors themselves
-    (torch's arithmetic, which may differ from NumPy's in the last bit). All groups are checked
-    before any parameter is written, so a refused step leaves every parameter and state
-    untouched. A parameter listed twice in a group is refused (torch.optim warns and steps it
+    and pickle. A parameter listed twice in a group is refused (torch.optim warns and steps it
     twice).
+
+    Speed: the step is plain tensor arithmetic, one parameter at a time, which
+    ``torch.compile`` fuses (compile the function that calls ``opt.step()``, as torch's
+    documentation advises for torch.optim).
 
     Hyperparameters must be Python numbers here (batched arrays are for ``descentlab.optim``).
     Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
     lecture's ``v = gamma v + lr g`` then differs from torch's ``v = lr * (gamma b + g)``.
     """
 
+    #: the :mod:`descentlab.optim` class whose ``rule`` this adapter runs
     rule: type[optim.Optimizer] = optim.Optimizer
-    _numpy_views = True  # tests turn this off to run the torch path of the rules on the CPU
 
     def __init__(self, params, **hyperparameters):
-        defaults = self._make_rule(hyperparameters).hyperparameters
+        defaults = self._make_core(hyperparameters).hyperparameters
         self._names = tuple(defaults)  # torch adds keys of its own to self.defaults
-        self._rules: dict[int, tuple[tuple, optim.Optimizer]] = {}
+        self._cores: dict[int, tuple[tuple, optim.Optimizer]] = {}
         super().__init__(params, dict(defaults))
 
-    def _make_rule(self, hyperparameters: dict) -> optim.Optimizer:
-        rule = self.rule(**hyperparameters)
-        for name, value in rule.hyperparameters.items():
+    def _make_core(self, hyperparameters: dict) -> optim.Optimizer:
+        core = self.rule(**hyperparameters)
+        for name, value in core.hyperparameters.items():
             if not isinstance(value, (float, str)):
                 raise ValueError(
                     f"The {name!r} parameter of {type(self).__name__} must be a Python float; "
                     f"got {type(value).__name__}. Batched (array) hyperparameters are for "
                     "descentlab.optim."
                 )
-        return rule
+        return core
 
     def add_param_group(self, param_group: dict) -> None:
         params = param_group.get("params")
@@ -70,29 +66,26 @@ class TorchOptimizer(torch.optim.Optimizer):
                         f"{type(self).__name__}: a parameter group lists one parameter twice "
                         f"(positions {j} and {i}), which would step it twice; give it once.")
         if isinstance(param_group, dict):  # validate the hyperparameters before torch adds it
-            self._make_rule({name: param_group.get(name, self.defaults.get(name))
+            self._make_core({name: param_group.get(name, self.defaults.get(name))
                              for name in self._names})
-        super().add_param_group(param_group)  # (its rule is built at the first step)
+        super().add_param_group(param_group)
 
-    def _rule_for(self, index: int) -> optim.Optimizer:
+    def _core_for(self, index: int) -> optim.Optimizer:
+        """The group's optimizer, rebuilt (and so re-validated) when its values change."""
         group = self.param_groups[index]
-        names = self._names
-        key = tuple(group[name] for name in names)
-        cached = self._rules.get(index)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        rule = self._make_rule({name: group[name] for name in names})
-        if cached is not None:
-            rule._work_cache = cached[1]._work_cache  # scratch does not depend on hyperparameters
-        self._rules[index] = (key, rule)
-        return rule
+        key = tuple(group[name] for name in self._names)
+        cached = self._cores.get(index)
+        if cached is None or cached[0] != key:
+            core = self._make_core(dict(zip(self._names, key, strict=True)))
+            cached = self._cores[index] = (key, core)
+        return cached[1]
 
     def __setstate__(self, state: dict) -> None:
         # torch.optim.Optimizer pickles (and deep-copies) only defaults, state and param_groups
         super().__setstate__(state)
         if "_names" not in self.__dict__:
             self._names = tuple(h.name for h in self.rule.hyperparameter_specs())
-        self.__dict__.setdefault("_rules", {})
+        self.__dict__.setdefault("_cores", {})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -111,7 +104,7 @@ class TorchOptimizer(torch.optim.Optimizer):
                 loss = closure()
         plans, new_states = [], []
         for index, group in enumerate(self.param_groups):
-            rule = self._rule_for(index)
+            core = self._core_for(index)
             items = []
             for p in group["params"]:
                 g = p.grad
@@ -121,56 +114,21 @@ class TorchOptimizer(torch.optim.Optimizer):
                     raise ValueError(f"{type(self).__name__} does not support sparse gradients.")
                 state = self.state.get(p)
                 if not state:
-                    state = rule.init(p.detach())
+                    state = core.init(p)
                     new_states.append((p, state))
-                items.append((p.detach(), g.detach() if g.requires_grad else g, state))
-            if items:
-                plans.append((rule, self._prepare(rule, items)))
+                core.check(p, g, state)
+                items.append((p, g, state))
+            plans.append((core, items))
         for p, state in new_states:
             self.state[p] = state
-        for rule, plan in plans:
-            self._run(rule, plan)
+        for core, items in plans:
+            self._apply(core, items)
         return loss
 
-    def _prepare(self, rule, items: list) -> tuple:
-        """Check a group's ``(param, grad, state)`` items, writing nothing; the plan to ``_run``.
-
-        CPU float32 / float64 tensors go to the rule's ``step_many`` as NumPy views of their
-        memory (one call for the group); the others (GPU, other dtypes) to ``rule.step`` one by
-        one.
-        """
-        views, others = [], []
-        for item in items:
-            p, g, state = item
-            if self._numpy_views and p.is_cpu and p.dtype in _NUMPY_DTYPES and g.dtype == p.dtype:
-                views.append(item)
-            else:
-                others.append(item)
-        for p, g, state in others:
-            rule._check(p, g, state)
-        arrays = None
-        if views:
-            numpy_states = []
-            for _, _, state in views:
-                view = dict(state)
-                for name in rule._buffers:
-                    if torch.is_tensor(view[name]):
-                        view[name] = view[name].numpy()
-                numpy_states.append(view)
-            arrays = rule._check_many([p.numpy() for p, _, _ in views],
-                                      [g.numpy() for _, g, _ in views], numpy_states)
-        return items, views, others, arrays
-
-    def _run(self, rule, plan: tuple) -> None:
-        """Step a group as ``_prepare`` planned it (all checked already)."""
-        _, views, others, arrays = plan
-        if views:
-            rule._step_many_checked(*arrays)
-            for (_, _, state), view in zip(views, arrays[2], strict=True):
-                for name in rule._scalar_keys:
-                    state[name] = view[name]  # t, Nadam's mu_product: the buffers are shared
-        for p, g, state in others:
-            rule.step(p, g, state)
+    def _apply(self, core: optim.Optimizer, items: list) -> None:
+        """Step a group's checked ``(param, grad, state)`` items with the rule."""
+        for p, g, state in items:
+            core.apply(p, g, state)
 
 
 def _adapter(rule: type[optim.Optimizer], doc: str) -> type[TorchOptimizer]:
@@ -214,14 +172,13 @@ class NAG(TorchOptimizer):
 
     rule = optim.NAG
 
-    def _run(self, rule, plan: tuple) -> None:
-        items = plan[0]
+    def _apply(self, core: optim.Optimizer, items: list) -> None:
         for p, _, state in items:  # theta = phi + gamma v, with the gamma that formed phi
-            p.add_(state["v"], alpha=state.get("phi_gamma", rule.gamma))
-        super()._run(rule, plan)  # the lecture's step, g taken at phi = lookahead(theta)
+            p.add_(state["v"], alpha=state.get("phi_gamma", core.gamma))
+        super()._apply(core, items)  # the lecture's step, g taken at phi = lookahead(theta)
         for p, _, state in items:
-            p.sub_(state["v"], alpha=rule.gamma)  # phi = theta - gamma v
-            state["phi_gamma"] = rule.gamma
+            p.sub_(state["v"], alpha=core.gamma)  # phi = theta - gamma v
+            state["phi_gamma"] = core.gamma
 
     def theta(self, p: torch.Tensor) -> torch.Tensor:
         """The lecture's iterate ``theta = phi + gamma * v`` of parameter ``p`` (a new tensor)."""

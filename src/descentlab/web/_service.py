@@ -130,7 +130,7 @@ def optimizer_catalog() -> list[dict]:
             "summary": (cls.__doc__ or "").strip().splitlines()[0],
             "family": {"parents": list(fam.parents), "branch": fam.branch, "year": fam.year,
                        "paper": fam.paper, "motto": fam.motto},
-            "state": list(cls._buffers),
+            "state": list(cls.buffers),
             "hyperparameters": [_hyperparameter(h) for h in cls.hyperparameter_specs()],
         })
     return out
