@@ -41,8 +41,11 @@ def plain_loop(surface, meta, steps, batches=None):
 
 
 @pytest.mark.parametrize("name,grid", GRIDS, ids=[g[0] for g in GRIDS])
-def test_batched_equals_plain_loop_exactly(name, grid):
+def test_batched_equals_plain_loop(name, grid):
+    """Bit for bit, but where a beta is batched: NumPy's vectorized ``beta ** t`` may differ from
+    C's pow (a Python float's) in the last bit, which 60 steps leave below 1e-10."""
     s = surfaces.get("rosenbrock")
+    exact = not ({"beta1", "beta2"} & set(grid))
     r = lab.run(s, (name, grid), STARTS, steps=60, record_state=True)
     n_grid = int(np.prod([len(v) for v in grid.values()]))
     assert len(r) == n_grid * len(STARTS)
@@ -50,11 +53,18 @@ def test_batched_equals_plain_loop_exactly(name, grid):
         path, states = plain_loop(s, r.meta[i], 60)
         k = r.diverged_at[i]
         n = len(path) if k < 0 else k + 1
-        assert np.array_equal(r.trajectories[:n, i], path[:n], equal_nan=True), r.label(i)
+        same(r.trajectories[:n, i], path[:n], exact, r.label(i))
         for sym in optim.lookup(name).buffers:
             ref = np.array([st[sym] for st in states])
-            assert np.array_equal(r.states[sym][:n, i], ref[:n], equal_nan=True), sym
+            same(r.states[sym][:n, i], ref[:n], exact, sym)
     assert r.diverged_at.dtype.kind == "i"
+
+
+def same(a, b, exact: bool, what: str) -> None:
+    if exact:
+        assert np.array_equal(a, b, equal_nan=True), what
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-300, equal_nan=True, err_msg=what)
 
 
 def test_mixed_optimizers_in_one_call_keep_their_order_and_results():
@@ -366,22 +376,15 @@ def test_zero_steps():
     assert r.trajectories.shape == (1, 1, 2) and r.losses[0, 0] == pytest.approx(24.2)
 
 
-def test_chunks_and_threads_change_nothing(monkeypatch):
+def test_chunks_change_nothing(monkeypatch):
     import descentlab.lab._runs as runs_module
 
-    # tiny chunks, threads for any size: groups split across chunks, a non-contiguous group,
-    # and diverging runs inside worker threads (whose NumPy error state is their own)
+    # tiny chunks: groups split across chunks, a non-contiguous group, diverging runs
     monkeypatch.setattr(runs_module, "_CHUNK", 5)
-    monkeypatch.setattr(runs_module, "_MIN_THREADED_WORK", 0)
-    old = optim.get_num_threads()
-    optim.set_num_threads(2)
-    try:
-        s = surfaces.get("rosenbrock")
-        specs = [("adam", {"lr": [0.01, 0.1, 10.0]}), ("gd", {"lr": [1e-4, 0.1]}),
-                 ("adam", {"lr": 0.05})]
-        r = lab.run(s, specs, STARTS, steps=30, record_state=True)
-    finally:
-        optim.set_num_threads(old)
+    s = surfaces.get("rosenbrock")
+    specs = [("adam", {"lr": [0.01, 0.1, 10.0]}), ("gd", {"lr": [1e-4, 0.1]}),
+             ("adam", {"lr": 0.05})]
+    r = lab.run(s, specs, STARTS, steps=30, record_state=True)
     assert len(r) == 18 and (r.diverged_at >= 0).any() and (r.diverged_at < 0).any()
     for i in range(len(r)):
         path, states = plain_loop(s, r.meta[i], 30)

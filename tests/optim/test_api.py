@@ -171,8 +171,7 @@ def test_repr_shows_the_hyperparameters():
 
 @pytest.mark.parametrize("name", optim.names())
 def test_hyperparameters_cannot_be_reassigned_on_the_instance(name):
-    """``opt.lr = 0.5`` used to be accepted and read by the numba kernels only: arrays of 4096
-    elements or more stepped with 0.5, smaller ones with the constructor's value."""
+    """``opt.lr = 0.5`` would look like a change while the rule reads ``hyperparameters``."""
     opt = optim.get(name)
     first = opt.hyperparameter_specs()[0].name
     before = getattr(opt, first)

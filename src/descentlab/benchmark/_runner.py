@@ -27,16 +27,12 @@ _MAX_RUNS = 64  # NumPy runs advanced together in one task
 
 
 def _pin_threads() -> None:
-    """One BLAS / OpenMP / torch / descentlab.optim thread in this process."""
+    """One BLAS / OpenMP / torch thread in this process."""
     for var in _THREAD_VARS:
         os.environ[var] = "1"
     from threadpoolctl import threadpool_limits
 
-    from descentlab import optim
-
     threadpool_limits(limits=1)
-    if hasattr(optim, "set_num_threads"):  # the core's blocked path for large arrays
-        optim.set_num_threads(1)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
 

@@ -5,7 +5,8 @@ options, e.g. Nadam's ``variant``) advance together as params of shape (runs, 2)
 hyperparameter either a float (when all runs share it) or an array of shape (runs, 1): the core's
 batched hyperparameters. One step of all those runs is one call of ``opt.step``; NAG's gradient is
 taken at ``opt.lookahead``. Nothing is clipped or tuned: the trajectories are exactly what
-``descentlab.optim`` computes, run by run (the tests compare with a plain loop, bit for bit).
+``descentlab.optim`` computes, run by run (the tests compare with a plain loop: bit for bit, but
+where a beta is batched, whose ``beta ** t`` NumPy's vectorized pow may round differently).
 """
 
 from __future__ import annotations
@@ -379,8 +380,9 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
       (the first hyperparameter varies slowest), then seed, then start.
 
     All runs of one optimizer class (and keyword options) advance together, in chunks of
-    16,384 runs (batched hyperparameters); the trajectories are bit for bit those of one
-    ``descentlab.optim`` loop per run.
+    16,384 runs (batched hyperparameters); the trajectories are those of one
+    ``descentlab.optim`` loop per run, bit for bit but where a beta varies over the grid (there
+    to rounding: see ``descentlab.optim._base``).
 
     Example:
       >>> import numpy as np
