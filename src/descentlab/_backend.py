@@ -46,7 +46,9 @@ def in_library_of(value, like):
         return value
     if is_torch(like):
         torch = sys.modules["torch"]
-        return torch.as_tensor(np.asarray(value), dtype=torch.float64, device=like.device)
+        # a copy (torch.tensor): validated hyperparameter arrays are read-only, which torch
+        # warns about when it shares their memory
+        return torch.tensor(value, dtype=torch.float64, device=like.device)
     return like.__array_namespace__().asarray(value)  # JAX (float32 unless x64 is enabled)
 
 
