@@ -152,7 +152,7 @@ def test_sigterm_during_tour_removes_its_temporary_folder(tmp_path):
     out = tmp_path / "tour4"
 
     def ready(pid):  # the temporary folder holds a first figure: work is under way
-        return any(tmp.is_dir() and any(tmp.iterdir()) for tmp in tmp_path.glob(".tour4.tmp-*"))
+        return any(tmp.is_dir() and any(tmp.iterdir()) for tmp in tmp_path.glob(".tour4.*"))
 
     rc, err, seconds = _sigterm_when(["tour", "--out", str(out), "--no-progress"], ready,
                                      tmp_path)
