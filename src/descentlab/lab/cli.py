@@ -510,6 +510,10 @@ def _check_starts(settings: dict, surface) -> None:
                 f"{cy + hy:g}] ({DIVERGENCE_BOUND:g} times the bounds {surface.bounds} about "
                 f"their centre), where a run counts as diverged before its first step; "
                 f"widen the view with --bounds.")
+    from descentlab.surfaces._expression import check_defined_at  # J, grad finite there
+
+    check_defined_at(surface, _starts(settings) or [surface.start],
+                     what="--start" if settings.get("start") else "the default --start")
 
 
 def _progress(args) -> bool | None:
