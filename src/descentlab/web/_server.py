@@ -7,7 +7,8 @@ are plain ``def`` functions or static files, served by FastAPI's own thread pool
 cheap ones never wait behind them; at most ``heavy_queue`` more wait for a heavy thread, and
 beyond that a heavy request is answered 503 ("busy, retry"). While a heavy request computes, its
 connection is watched: when the client goes away, the work is cancelled at its next step (see
-``descentlab.web._service``) and one line is logged (logger ``descentlab.web``, level INFO).
+``descentlab.web._service``) and one line is logged (logger ``descentlab.web``, level WARNING;
+``descentlab serve`` prints it as uvicorn prints its own lines), never a traceback.
 
 Slow clients: a request body must arrive within ``body_timeout`` seconds (else 408), and
 ``descentlab serve`` closes connections that send no complete request head in time (see
@@ -87,8 +88,8 @@ class HeavyPool:
             if future.done():
                 return future.result()
             cancel.set()
-            log.info("client went away: %s %s cancelled after %.1f s", request.method,
-                     request.url.path, time.perf_counter() - t0)
+            log.warning("client went away: %s %s cancelled after %.1f s", request.method,
+                        request.url.path, time.perf_counter() - t0)
             future.add_done_callback(_quiet)
             return None
         except asyncio.CancelledError:  # the server is shutting down
@@ -152,6 +153,8 @@ class BodyLimit:
                                                                        send)
                 return
             if message["type"] != "http.request":  # the client went away: nothing to answer
+                log.warning("client went away: %s %s while sending its request body",
+                            scope.get("method"), scope.get("path"))
                 return
             chunk = message.get("body", b"")
             size += len(chunk)

@@ -90,12 +90,19 @@ def server_config(app, *, log_level: str = "warning", head_timeout: float = HEAD
     """The uvicorn configuration of ``descentlab serve``: the h11 protocol with a timeout on
     request heads, uvicorn's 5 s keep-alive timeout, and at most ``MAX_CONCURRENCY``
     connections at once."""
+    import copy
+
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     protocol = _protocol()
     protocol.head_timeout = head_timeout
+    logging_config = copy.deepcopy(LOGGING_CONFIG)  # the playground's own lines look the same
+    logging_config["loggers"]["descentlab.web"] = {"handlers": ["default"], "level": "INFO",
+                                                   "propagate": False}
     return uvicorn.Config(app, log_level=log_level, http=protocol, timeout_keep_alive=5,
-                          limit_concurrency=MAX_CONCURRENCY, lifespan="on")
+                          limit_concurrency=MAX_CONCURRENCY, lifespan="on",
+                          log_config=logging_config)
 
 
 def serve(args: argparse.Namespace) -> int:
