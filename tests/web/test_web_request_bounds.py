@@ -23,12 +23,12 @@ def _post_raw(client, path, text):
 
 
 @pytest.mark.parametrize("body, field", [
-    ('{"surface":{"name":"bowl"},"optimizers":[{"name":"Adam","hyperparameters":{"lr":%s}}],'
-     '"starts":[[1,1]]}' % BIG, "optimizers.0.hyperparameters.lr"),
-    ('{"surface":{"name":"bowl"},"optimizers":[{"name":"Adam"}],"starts":[[%s,1]]}' % BIG,
-     "starts.0.0"),
+    ('{"surface":{"name":"bowl"},"optimizers":[{"name":"Adam","hyperparameters":{"lr":BIG}}],'
+     '"starts":[[1,1]]}'.replace("BIG", BIG), "optimizers.0.hyperparameters.lr"),
+    ('{"surface":{"name":"bowl"},"optimizers":[{"name":"Adam"}],'
+     '"starts":[[BIG,1]]}'.replace("BIG", BIG), "starts.0.0"),
     ('{"surface":{"name":"bowl"},"optimizers":[{"name":"Adam"}],"starts":[[1,1]],'
-     '"tolerance":-%s}' % BIG, "tolerance"),
+     '"tolerance":-BIG}'.replace("BIG", BIG), "tolerance"),
 ])
 def test_a_number_past_the_float_range_is_422_naming_the_field(client, body, field):
     r = _post_raw(client, "/api/run", body)

@@ -789,8 +789,9 @@ def register(subparsers) -> None:
         "inspectors, an animation), each with a caption of measured numbers. The images are "
         "saved next to index.html; nothing is loaded from the internet.", formatter_class=fmt_cls)
     p.add_argument("--out", metavar="DIR", default=S,
-                   help=f"report directory: new, empty or a previous tour, whose files (listed in its "
-                   f"tour.json) are replaced; any other folder is refused (default {d['out']})")
+                   help=f"report directory: new, empty or a previous tour, whose files (listed "
+                   f"in its tour.json) are replaced; any other folder is refused (default "
+                   f"{d['out']})")
     p.add_argument("--quick", action="store_const", const=True, default=S,
                    help="smaller grids, fewer steps and frames (a preview)")
     p.add_argument("--no-animation", dest="animation", action="store_const", const=False,

@@ -35,7 +35,6 @@ import time
 from pathlib import Path
 
 import anyio
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
