@@ -134,10 +134,10 @@ def _sigterm_when(argv, ready, folder, timeout=90):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + timeout
-        while not ready() and proc.poll() is None and time.time() < deadline:
+        while not ready(proc.pid) and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)
         assert proc.poll() is None, "it finished before SIGTERM: " + proc.stderr.read()[-2000:]
-        assert ready(), f"nothing temporary appeared in {timeout} s: {os.listdir(folder)}"
+        assert ready(proc.pid), f"nothing temporary appeared in {timeout} s: {os.listdir(folder)}"
         t0 = time.perf_counter()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -151,8 +151,8 @@ def _sigterm_when(argv, ready, folder, timeout=90):
 def test_sigterm_during_tour_removes_its_temporary_folder(tmp_path):
     out = tmp_path / "tour4"
 
-    def ready():  # the temporary folder holds a first figure: work is under way
-        return any(tmp.is_dir() and any(tmp.iterdir()) for tmp in tmp_path.glob(".tour4.tmp-*"))
+    def ready(pid):  # the temporary folder holds a first figure: work is under way
+        return any(tmp.is_dir() and any(tmp.iterdir()) for tmp in tmp_path.glob(".tour4.*"))
 
     rc, err, seconds = _sigterm_when(["tour", "--out", str(out), "--no-progress"], ready,
                                      tmp_path)
@@ -168,8 +168,15 @@ def test_sigterm_during_a_gif_race_removes_its_temporary_file(tmp_path):
     argv = ["race", "--out", str(out), "--frames", "120", "--steps", "4000", "--no-progress",
             *starts]
 
-    def ready():  # the hidden GIF exists and frames are being written to it
-        return any(t.stat().st_size > 0 for t in tmp_path.glob(".b.gif.*.gif"))
+    def ready(pid):  # the GIF is being written: to an unnamed file (O_TMPFILE) in tmp_path
+        # (/proc shows it as "TMP_PATH/#INODE (deleted)"), or where that is not available to a
+        # hidden named one
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            links = []
+        return (any(link.startswith(f"{tmp_path}/#") for link in links)
+                or any(t.stat().st_size > 0 for t in tmp_path.glob(".b.gif.*.gif")))
 
     rc, err, seconds = _sigterm_when(argv, ready, tmp_path)
     assert rc == 143, err

@@ -1,18 +1,44 @@
-"""Files written whole or not at all: every output of the lab, the benchmark and the CLI.
+"""Files written whole or not at all, and only where writing cannot destroy what the user has.
 
-A file is written to a temporary file next to its destination, given the usual permissions
-(``0o666`` less the umask, not ``mkstemp``'s private 0600) and renamed over the destination in
-one step; if anything fails, the temporary file is removed and the destination is untouched.
+Every output of the lab, the benchmark and the command line goes through :func:`replacing`. What
+happens depends on what is at the destination (symbolic links followed):
+
+* nothing, or a regular file: the new content is written to a temporary file in the same folder
+  and renamed over the destination in one step, so a reader sees the old file or the new one,
+  never half of one. The new file keeps the old one's permission bits (a private ``0600`` file
+  stays private); a new file gets the usual ``0o666`` less the umask.
+* a symbolic link: written through. The file the link points to is replaced (as above, next to
+  it); the link stays a link. A dangling link creates the file it names.
+* a FIFO or a character device (``/dev/stdout``, ``/dev/null``, a named pipe): written in place,
+  after the content is complete (it is assembled in a temporary file first), because renaming a
+  file over a device or a pipe would replace it rather than write to it.
+* a folder, a block device or a socket: refused with an OSError that names the path and says what
+  is there; nothing is written.
+
+On Linux the temporary file is anonymous (``O_TMPFILE``): it has no name until the content is
+complete, so a ``kill -9`` while writing leaves nothing behind. Where that is not available (or a
+separate program must open the file by name, such as ffmpeg), the temporary file is named
+``.NAME.~HOST-PID-RANDOM.SUFFIX``; such a file left by a killed run (its process no longer exists
+on this host) is removed the next time anything is written to NAME. The temporary files of a
+live process, of another host, or that this module did not name are never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
+import re
+import secrets
+import shutil
+import socket
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["umask", "replacing", "atomic_write_text"]
+__all__ = ["umask", "replacing", "atomic_write_text", "output_target", "remove_stale_temporaries",
+           "temporary_name", "is_stale_temporary"]
 
 
 def umask() -> int:
@@ -22,29 +48,175 @@ def umask() -> int:
     return mask
 
 
+def _host() -> str:
+    """Eight hex digits naming this machine in temporary names (a PID means something only on
+    the host that gave it)."""
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def temporary_name(name: str, suffix: str = ".tmp") -> str:
+    """A hidden temporary name for ``name`` that says which process on which host made it.
+
+    >>> import re
+    >>> bool(re.fullmatch(r"\\.race\\.png\\.~[0-9a-f]{8}-\\d+-[0-9a-f]{6}\\.png",
+    ...                   temporary_name("race.png", ".png")))
+    True
+    """
+    return f".{name}.~{_host()}-{os.getpid()}-{secrets.token_hex(3)}{suffix}"
+
+
+_TEMP = re.compile(r"\.(?P<name>.+)\.~(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{6}(?P<rest>.*)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def is_stale_temporary(entry: str, name: str | None = None) -> bool:
+    """Whether ``entry`` (a file name) is a temporary file of :func:`temporary_name` (for
+    ``name``, if given) left by a process of this host that no longer runs.
+
+    >>> is_stale_temporary(temporary_name("a.csv"), "a.csv")  # this process runs
+    False
+    >>> is_stale_temporary("a.csv", "a.csv")
+    False
+    """
+    m = _TEMP.fullmatch(entry)
+    if m is None or (name is not None and m["name"] != name) or m["host"] != _host():
+        return False
+    pid = int(m["pid"])
+    return pid != os.getpid() and not _alive(pid)
+
+
+def remove_stale_temporaries(folder, name: str | None = None) -> list[Path]:
+    """Remove the stale temporary files (and folders) of ``name`` (default: any name) in
+    ``folder``; returns what was removed. Errors (a file another process removed meanwhile, no
+    permission) are ignored: cleaning is a courtesy, never a reason to fail a write."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for e in entries:
+        if not is_stale_temporary(e.name, name):
+            continue
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            continue
+        removed.append(Path(e.path))
+    return removed
+
+
+def output_target(path) -> tuple[Path, str, int | None]:
+    """Where and how a write to ``path`` lands: ``(target, how, mode)``.
+
+    ``how`` is ``"replace"`` (``target`` is a regular file or does not exist yet; for a symbolic
+    link, the file it points to) or ``"in place"`` (a FIFO or a character device, opened at
+    ``path``). ``mode``: the permission bits of the file being replaced (None for a new file).
+    A folder, a block device or a socket raises OSError naming ``path``.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)  # follows symbolic links
+    except FileNotFoundError:
+        # missing, or a dangling link: create the file the link names
+        return (Path(os.path.realpath(path)) if os.path.islink(path) else path), "replace", None
+    if stat.S_ISREG(st.st_mode):
+        target = Path(os.path.realpath(path)) if os.path.islink(path) else path
+        return target, "replace", stat.S_IMODE(st.st_mode)
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+        return path, "in place", None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
+    what = "a block device" if stat.S_ISBLK(st.st_mode) else (
+        "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+    raise OSError(errno.EINVAL, f"is {what}; refusing to write over it (choose a file name)",
+                  os.fspath(path))
+
+
+def _anonymous_file(folder) -> int | None:
+    """An unnamed file in ``folder`` (Linux ``O_TMPFILE``), or None where unsupported."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_RDWR, 0o600)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT,
+                         errno.ENOTSUP):
+            return None  # the file system cannot; fall back to a named temporary file
+        raise
+
+
 @contextlib.contextmanager
-def replacing(path, *, suffix: str = ".tmp"):
-    """Yield a temporary path next to ``path`` (named ``.NAME.XXXX`` + ``suffix``) for the
-    block to write; when the block succeeds, it replaces ``path``, else it is removed.
+def replacing(path, *, suffix: str = ".tmp", anonymous: bool = True):
+    """Yield a temporary path for the block to write; when the block succeeds, its content
+    becomes ``path`` (see the module's docstring for symbolic links, pipes and devices), else
+    the temporary file is removed and ``path`` is untouched.
+
+    With ``anonymous`` (default) and Linux's ``O_TMPFILE``, the yielded path is
+    ``/proc/self/fd/N`` of an unnamed file: open it by that path from this process only (pass
+    ``anonymous=False`` when another program, such as ffmpeg, must write it).
 
     An OSError (from the block or from the rename) names ``path``, not its temporary twin, so
     that ``descentlab``'s "cannot write PATH: REASON" names the file the user asked for.
     """
     path = Path(path)
-    tmp = None
+    fd = tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                                   prefix=f".{path.name}.", suffix=suffix)
-        os.close(fd)
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
+        target, how, mode = output_target(path)
+        folder = (target.parent if str(target.parent) else Path(".")) if how == "replace" \
+            else Path(tempfile.gettempdir())
+        if how == "replace":
+            remove_stale_temporaries(folder, target.name)
+        fd = _anonymous_file(folder) if anonymous else None
+        if fd is not None:
+            yield Path(f"/proc/self/fd/{fd}")
+        else:
+            tmp = folder / temporary_name(target.name, suffix)
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            yield tmp
+        if how == "in place":
+            with open(f"/proc/self/fd/{fd}" if fd is not None else tmp, "rb") as src, \
+                    open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            return
+        mode = (0o666 & ~umask()) if mode is None else mode
+        if fd is not None:
+            os.fsync(fd)
+            os.fchmod(fd, mode)
+            tmp = folder / temporary_name(target.name, suffix)
+            # named for the moment of the rename only. (A directory fd makes CPython call
+            # linkat(AT_SYMLINK_FOLLOW), which links the file /proc's link stands for; plain
+            # link() would try to link the /proc entry itself and fail with EXDEV.)
+            dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.link(f"/proc/self/fd/{fd}", tmp.name, dst_dir_fd=dfd, follow_symlinks=True)
+            finally:
+                os.close(dfd)
+        else:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+        tmp = None
     except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from exc
         raise
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def atomic_write_text(path, text: str) -> None:

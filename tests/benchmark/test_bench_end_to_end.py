@@ -107,8 +107,8 @@ def test_a_half_written_task_is_never_counted(tmp_path):
     code = (
         "import os, signal, sqlite3, sys\n"
         "con = sqlite3.connect(sys.argv[1]); con.execute('BEGIN')\n"
-        "con.execute(\"INSERT INTO trials VALUES ('x', 'train', 'p', 'o', '{}', 0, 1, '{}', "
-        "'{}', 0)\")\n"
+        "con.execute(\"INSERT INTO trials (id, kind, problem, optimizer, config, seed, budget, "
+        "result, timing, created) VALUES ('x', 'train', 'p', 'o', '{}', 0, 1, '{}', '{}', 0)\")\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     r = subprocess.run([sys.executable, "-c", code, str(db)])

@@ -6,7 +6,6 @@ import base64
 import html
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,27 +68,81 @@ def test_rerun_replaces_the_tour_and_refuses_foreign_directories(report, tmp_pat
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    with pytest.raises(ValueError, match="refusing to replace"):
+    with pytest.raises(ValueError, match="did not write: notes.txt"):
         tour(foreign, TourSettings(quick=True))
     assert (foreign / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # no temp dir left behind
 
 
-def test_tour_replaces_previous_report(tmp_path, monkeypatch):
+def test_the_manifest_lists_every_file_the_tour_wrote(report):
+    out, _ = report
+    manifest = json.loads((out / "tour.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir())
+
+
+def _two_sections(monkeypatch, keys=("family_tree", "animation")):
     from descentlab.lab import _tour
 
-    few = [s for s in sections() if s.key in ("family_tree", "animation")]
-    monkeypatch.setattr(_tour, "sections", lambda: few)  # two sections are enough here
+    few = [s for s in sections() if s.key in keys]
+    monkeypatch.setattr(_tour, "sections", lambda: few)
+
+
+def test_tour_replaces_only_the_files_of_its_previous_report(tmp_path, monkeypatch):
     out = tmp_path / "t"
-    out.mkdir()
-    (out / "index.html").write_text("old")
-    (out / "stale.png").write_bytes(b"x")
+    _two_sections(monkeypatch, ("family_tree", "cross_entropy"))
     tour(out, TourSettings(quick=True, animation=False, dpi=30))
-    names = {p.name for p in out.iterdir()}
-    assert names == {"index.html", "tour.json", "family_tree.png"}
+    assert {p.name for p in out.iterdir()} == {"index.html", "tour.json", "family_tree.png",
+                                                "cross_entropy.png"}
+    (out / "index.html").write_text("old")
+    _two_sections(monkeypatch)  # the next tour no longer draws cross_entropy.png: it is removed
+    tour(out, TourSettings(quick=True, animation=False, dpi=30))
+    assert {p.name for p in out.iterdir()} == {"index.html", "tour.json", "family_tree.png"}
     assert (out / "index.html").read_text().startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
-    assert Path(out / "family_tree.png").is_file()
+
+
+def test_a_file_added_to_a_previous_tour_is_kept_and_named(tmp_path, monkeypatch):
+    out = tmp_path / "t"
+    _two_sections(monkeypatch)
+    tour(out, TourSettings(quick=True, animation=False, dpi=30))
+    (out / "my-notes.md").write_text("mine")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ValueError, match=r"my-notes\.md \(its tour.json does not list them\)"):
+        tour(out, TourSettings(quick=True, animation=False, dpi=30))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_web_project_with_an_index_html_is_refused_not_wiped(tmp_path, capsys):
+    """The issue's repro: ``descentlab tour --out site`` deleted thesis.tex and sub/."""
+    from descentlab.cli import main
+
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    (site / "index.html").write_text("<html>")
+    (site / "thesis.tex").write_text("precious")
+    assert main(["tour", "--quick", "--no-progress", "--out", str(site)]) == 2
+    err = capsys.readouterr().err
+    assert "index.html, sub/, thesis.tex" in err and "did not write" in err
+    assert (site / "thesis.tex").read_text() == "precious" and (site / "sub").is_dir()
+    assert (site / "index.html").read_text() == "<html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_killed_tours_temporary_folder_is_removed_by_the_next_tour(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from descentlab._files import temporary_name
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / temporary_name("t", ".tmp").replace(f"-{__import__('os').getpid()}-",
+                                                           f"-{dead.pid}-")
+    stale.mkdir()
+    (stale / "family_tree.png").write_bytes(b"half")
+    _two_sections(monkeypatch)
+    tour(tmp_path / "t", TourSettings(quick=True, animation=False, dpi=30))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
 
 
 def test_rebounds_name_where_a_loss_curve_climbs_back():

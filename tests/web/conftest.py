@@ -43,15 +43,19 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn serving the playground on 127.0.0.1 in a background thread."""
 
-    def __init__(self, *, trusted_hosts=None):
+    def __init__(self, *, trusted_hosts=None, app=None, config=None):
+        """``app``: an app to serve (default ``create_app(trusted_hosts=...)``); ``config``: a
+        whole ``uvicorn.Config`` (its host and port are set here)."""
         import uvicorn
 
         from descentlab.web import create_app
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(trusted_hosts=trusted_hosts), host="127.0.0.1",
-                                port=self.port, log_level="warning", lifespan="off")
+        if config is None:
+            app = app if app is not None else create_app(trusted_hosts=trusted_hosts)
+            config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        config.host, config.port = "127.0.0.1", self.port
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

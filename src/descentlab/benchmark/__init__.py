@@ -15,8 +15,8 @@ one trial per row in ``DIR/results.sqlite``: an interrupted run resumes with the
 """
 
 from descentlab.benchmark._analysis import SUMMARY_COLUMNS, Analysis, analyse
-from descentlab.benchmark._bench import run_benchmark
 from descentlab.benchmark._protocol import RULESETS, Settings, make_settings, problem_names
+from descentlab.benchmark._run_benchmark import run_benchmark
 from descentlab.benchmark._stats import (
     bootstrap_ci,
     epochs_to_target,

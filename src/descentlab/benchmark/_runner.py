@@ -2,7 +2,8 @@
 
 Executors: this process (``workers=1``), local worker processes (``ProcessPoolExecutor``, "spawn"
 start method, BLAS / OpenMP / torch pinned to one thread per worker so that two workers never
-fight over the cores), or Ray tasks (``ray_address``; "local" starts a Ray instance on this
+fight over the cores; on Linux each worker dies with the scheduling process, even after a
+``kill -9`` of it), or Ray tasks (``ray_address``; "local" starts a Ray instance on this
 machine with ``workers`` CPUs). Ray runs plain tasks, not Ray Tune: no early-stopping scheduler
 decides anything, every trial runs its whole budget. Whatever the executor, only this process
 writes the store, one transaction per finished task.
@@ -35,6 +36,37 @@ def _pin_threads() -> None:
     threadpool_limits(limits=1)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make the kernel kill this worker when the process that started it dies.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (through ctypes; no new dependency). Without it,
+    a ``kill -9`` of ``descentlab bench`` (an OOM kill, a CI timeout) left its spawned workers
+    (hundreds of MB each) waiting on their task queue for ever: the queue's other end is held
+    by the sibling workers too, so they never see it close. If the parent died before the call
+    (a race), the worker exits now. Elsewhere this does nothing (the executor's own management
+    still stops workers on every orderly exit).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: nothing more to do
+        return
+    if os.getppid() != parent:  # the parent is already gone
+        os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """Each local worker process: die with the parent, then one thread per library."""
+    _die_with_parent(parent)
+    _pin_threads()
 
 
 def _pinned_task(task: dict) -> dict:
@@ -72,7 +104,7 @@ class _Local:
         self.name = f"{workers} local worker processes"
         self._pool = cf.ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_pin_threads,
+            initializer=_worker_init, initargs=(os.getpid(),),
         )
 
     def submit(self, task):

@@ -1,4 +1,5 @@
-"""``descentlab bench``: the command (cheap to import: the work is imported inside ``_bench``)."""
+"""``descentlab bench``: the command (cheap to import: the work is imported inside
+``_run_benchmark``)."""
 
 from __future__ import annotations
 
@@ -17,24 +18,39 @@ def _lr_grid(text: str):
     return low, high
 
 
+def _one_line_warnings(show):
+    """``warnings.showwarning`` printing the benchmark's own warnings (more workers than cores,
+    altered stored trials) as one ``descentlab bench: warning: ...`` line; others as ``show``."""
+    from descentlab.benchmark._run_benchmark import OversubscribedWarning
+    from descentlab.benchmark._store import AlteredTrialsWarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, (OversubscribedWarning, AlteredTrialsWarning)):
+            print(f"descentlab bench: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
+
+
 def _bench(args: argparse.Namespace) -> int:
-    import math
+    import warnings
     from pathlib import Path
 
-    from descentlab.benchmark._bench import run_benchmark
+    from descentlab.benchmark._run_benchmark import OutputInUseError, run_benchmark
+    from descentlab.benchmark._store import CorruptStoreError
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         print(f"descentlab bench: error: --out must be a directory ({args.out} is a file)",
               file=sys.stderr)
         return 2
     try:
-        A, stats = run_benchmark(
-            args.out, quick=args.quick, problems=args.problems, optimizers=args.optimizers,
-            rulesets=args.ruleset, seeds=args.seeds, tune_seeds=args.tune_seeds,
-            workers=args.workers, ray=args.ray, lr_grid=args.lr_grid,
-            per_decade=args.per_decade, epochs=args.epochs, report=not args.no_report,
-            progress=not args.no_progress,
-        )
+        with warnings.catch_warnings():  # the benchmark's own warnings, one line each
+            warnings.showwarning = _one_line_warnings(warnings.showwarning)
+            A, stats = _run(run_benchmark, args)
+    except (OutputInUseError, CorruptStoreError) as exc:  # not a usage error: exit 1
+        print(f"descentlab bench: error: {exc}", file=sys.stderr)
+        return 1
     except (ValueError, ImportError) as exc:
         print(f"descentlab bench: error: {exc}", file=sys.stderr)
         return 2
@@ -42,6 +58,21 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"interrupted: finished trials are saved in {args.out}/results.sqlite; run the same "
               "command again to resume.", file=sys.stderr)
         return 130
+    return _print_summary(A, stats, args)
+
+
+def _run(run_benchmark, args):
+    return run_benchmark(
+        args.out, quick=args.quick, problems=args.problems, optimizers=args.optimizers,
+        rulesets=args.ruleset, seeds=args.seeds, tune_seeds=args.tune_seeds,
+        workers=args.workers, ray=args.ray, lr_grid=args.lr_grid,
+        per_decade=args.per_decade, epochs=args.epochs, report=not args.no_report,
+        progress=not args.no_progress,
+    )
+
+
+def _print_summary(A, stats, args) -> int:
+    import math
 
     def f(x):
         if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -97,7 +128,8 @@ def register(subparsers) -> None:
                    "(default: defaults,lr-grid)")
     p.add_argument("--seeds", type=int, help="final seeds (default 10; --quick 5)")
     p.add_argument("--tune-seeds", type=int, help="tuning seeds per setting (default 2; --quick 1)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all CPUs)")
+    p.add_argument("--workers", type=int,
+                   help="worker processes (default: all CPUs; more than that gets a warning)")
     p.add_argument("--ray", metavar="ADDRESS",
                    help="run trials as Ray tasks on this cluster ('local' starts one here)")
     p.add_argument("--lr-grid", type=_lr_grid, metavar="LOW:HIGH",

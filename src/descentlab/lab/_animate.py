@@ -124,7 +124,7 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
         counter.set_text(f"step {s} / {steps}")
 
     try:
-        with replacing(path, suffix=suffix) as tmp:
+        with replacing(path, suffix=suffix, anonymous=suffix == ".gif") as tmp:
             if suffix == ".gif":
                 _write_gif_blitted(fig, moving, upto, update, tmp, fps=fps, dpi=dpi, bar=bar)
             else:

@@ -6,6 +6,12 @@ measured: every number in a caption is read from the figure's ``fig.measured`` (
 drawing), none is typed in. The report references its images relatively and loads nothing from the
 internet. The whole report is written into a temporary directory next to ``out`` and moved into
 place at the end, so ``out`` is never half-written.
+
+The tour writes only its own files. ``out/tour.json`` (the manifest) lists every file it wrote; a
+rerun replaces exactly those (and removes those it no longer writes). A folder holding anything
+else (a web project's ``index.html`` next to a thesis, a sub-folder, a file a user dropped into a
+previous tour) is refused before any work, with the names of what was found: nothing there is
+replaced or deleted.
 """
 
 from __future__ import annotations
@@ -16,13 +22,13 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from descentlab._extras import require
+from descentlab._files import atomic_write_text, remove_stale_temporaries, temporary_name
 from descentlab.lab._figures_common import fmt, pct, save_figure, umask
 
 __all__ = ["tour", "TourSettings"]
@@ -441,27 +447,87 @@ def _metrics_table(rows) -> str:
     return "<table>" + head + "".join(body) + "</table>"
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished ``tmp`` directory to ``out``, replacing a previous tour there."""
-    if out.exists():
-        if not out.is_dir():
-            raise ValueError(f"tour: {out} exists and is not a directory.")
-        if any(out.iterdir()) and not (out / "index.html").exists():
-            raise ValueError(f"tour: {out} is a non-empty directory without an index.html; "
-                             "refusing to replace it. Choose an empty or new directory.")
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+MANIFEST = "tour.json"  # the tour's record of the files it wrote (its "files" list)
+
+
+def _written_before(out: Path) -> set[str] | None:
+    """The files a previous tour wrote into ``out``, from its manifest; None without one.
+
+    A manifest from before the "files" list existed names its sections' files; index.html and
+    the manifest itself are always the tour's."""
+    try:
+        doc = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    files = doc.get("files")
+    if files is None and isinstance(doc.get("sections"), list) and "settings" in doc:
+        files = [s.get("file") for s in doc["sections"] if isinstance(s, dict)]
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return {f for f in files if f and "/" not in f and f not in (".", "..")} | {
+        "index.html", MANIFEST}
+
+
+def _check_out(out: Path) -> set[str]:
+    """The files of a previous tour in ``out`` that this tour may replace (empty for a new or
+    empty folder); ValueError naming the first entries that the tour did not write."""
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"tour: {out} is a dangling symbolic link.")
+    if not out.exists():
+        return set()
+    if not out.is_dir():
+        raise ValueError(f"tour: {out} exists and is not a directory.")
+    entries = {e.name: e for e in os.scandir(out)}
+    if not entries:
+        return set()
+    ours = _written_before(out) or set()
+    foreign = sorted(name + ("/" if e.is_dir() else "") for name, e in entries.items()
+                     if name not in ours or not e.is_file(follow_symlinks=False))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        why = ("it has no tour.json, so it is not a previous tour" if not ours else
+               "its tour.json does not list them")
+        raise ValueError(
+            f"tour: {out} holds files that descentlab tour did not write: {shown} ({why}); "
+            "refusing to replace or delete them. Choose a new or empty folder for --out.")
+    return ours
+
+
+def _install(tmp: Path, out: Path, written: list[str]) -> None:
+    """Move the finished files of ``tmp`` into ``out``: a new ``out`` is ``tmp`` renamed; an
+    existing one (empty, or a previous tour) gets each file replaced in one step, and the
+    previous tour's files that this one does not write are removed. Only the tour's own files
+    are touched: ``out`` is checked again first (something may have appeared while rendering).
+    While files are moved, the manifest lists the old and the new files together, so a run
+    killed half way leaves a folder that the next run still recognises as its own."""
+    if not out.exists():
+        try:
+            os.rename(tmp, out)
+            return
+        except OSError:  # appeared meanwhile: fall through to the check below
+            pass
+    before = _check_out(out)
+    if before - set(written):
+        atomic_write_text(out / MANIFEST, json.dumps({"files": sorted(before | set(written))}))
+    for name in written:
+        if name != MANIFEST:
+            os.replace(tmp / name, out / name)
+    for name in sorted(before - set(written)):
+        (out / name).unlink(missing_ok=True)
+    os.replace(tmp / MANIFEST, out / MANIFEST)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def tour(out, settings: TourSettings | None = None, *, progress: bool = False) -> dict:
     """Render the tour into directory ``out``: ``out/index.html`` plus one image per section.
 
     Args:
-      out: the report's directory (created; a previous tour there is replaced as a whole).
+      out: the report's directory: new, empty, or a previous tour (whose ``tour.json`` lists
+        every file there; those files are replaced). Any other folder is a ValueError naming
+        the files the tour did not write.
       settings: a :class:`TourSettings`; default ``TourSettings()``.
       progress: show a tqdm progress bar over the sections (on stderr). Default False.
 
@@ -470,18 +536,16 @@ def tour(out, settings: TourSettings | None = None, *, progress: bool = False) -
       seconds}], "settings": {...}}``.
     """
     settings = settings or TourSettings()
-    out = Path(out).resolve()
+    out = Path(os.path.abspath(out))
+    _check_out(out)  # before any work: a folder with files the tour did not write is refused
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"tour: {out} exists and is not a directory.")
-    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").exists():
-        raise ValueError(f"tour: {out} is a non-empty directory without an index.html; "
-                         "refusing to replace it. Choose an empty or new directory.")
+    remove_stale_temporaries(out.parent, out.name)  # the folders of a killed tour
     todo = [s for s in sections() if settings.animation or s.kind != "gif"]
     t_start = time.perf_counter()
     if progress:  # before anything is written
         tqdm = require("tqdm.auto", extra="lab", feature="the tour's progress bar").tqdm
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = out.parent / temporary_name(out.name, ".tmp")
+    tmp.mkdir(mode=0o700)
     done = []
     bar = None
     if progress:
@@ -512,12 +576,17 @@ def tour(out, settings: TourSettings | None = None, *, progress: bool = False) -
                 bar.update(1)
         total = time.perf_counter() - t_start
         (tmp / "index.html").write_text(_html(done, settings, total, tmp), encoding="utf-8")
-        (tmp / "tour.json").write_text(json.dumps(
-            {"settings": asdict(settings), "seconds": total,
+        written = ["index.html", *(d["file"] for d in done), MANIFEST]
+        for name in written[:-1]:
+            os.chmod(tmp / name, 0o666 & ~umask())
+        (tmp / MANIFEST).write_text(json.dumps(
+            {"format": "descentlab.tour/1", "files": written,
+             "settings": asdict(settings), "seconds": total,
              "sections": [{k: d[k] for k in ("key", "title", "file", "seconds", "measured")}
                           for d in done]}, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp's 0700 -> the usual permissions
-        _replace_dir(tmp, out)
+        os.chmod(tmp / MANIFEST, 0o666 & ~umask())
+        os.chmod(tmp, 0o777 & ~umask())  # the private 0700 -> the usual permissions
+        _install(tmp, out, written)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -510,6 +510,10 @@ def _check_starts(settings: dict, surface) -> None:
                 f"{cy + hy:g}] ({DIVERGENCE_BOUND:g} times the bounds {surface.bounds} about "
                 f"their centre), where a run counts as diverged before its first step; "
                 f"widen the view with --bounds.")
+    from descentlab.surfaces._expression import check_defined_at  # J, grad finite there
+
+    check_defined_at(surface, _starts(settings) or [surface.start],
+                     what="--start" if settings.get("start") else "the default --start")
 
 
 def _progress(args) -> bool | None:
@@ -785,7 +789,9 @@ def register(subparsers) -> None:
         "inspectors, an animation), each with a caption of measured numbers. The images are "
         "saved next to index.html; nothing is loaded from the internet.", formatter_class=fmt_cls)
     p.add_argument("--out", metavar="DIR", default=S,
-                   help=f"report directory; a previous tour there is replaced (default {d['out']})")
+                   help=f"report directory: new, empty or a previous tour, whose files (listed "
+                   f"in its tour.json) are replaced; any other folder is refused (default "
+                   f"{d['out']})")
     p.add_argument("--quick", action="store_const", const=True, default=S,
                    help="smaller grids, fewer steps and frames (a preview)")
     p.add_argument("--no-animation", dest="animation", action="store_const", const=False,

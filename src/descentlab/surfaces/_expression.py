@@ -25,7 +25,8 @@ import numpy as np
 
 from descentlab.surfaces._base import Surface
 
-__all__ = ["from_expression", "MAX_CHARS", "MAX_NODES", "MAX_DEPTH", "MAX_EXPONENT"]
+__all__ = ["from_expression", "check_defined_at", "MAX_CHARS", "MAX_NODES", "MAX_DEPTH",
+           "MAX_EXPONENT"]
 
 MAX_CHARS = 500
 MAX_NODES = 200
@@ -182,9 +183,34 @@ _NUMERIC = {  # sympy function class name -> NumPy/torch function name (both def
 }
 
 
-def _compile(expr, sp):
-    """A function ``f(x, y, xp)`` evaluating the sympy tree ``expr`` element-wise."""
+def _real_constant(e, refuse) -> float:
+    """The value of the constant sympy expression ``e`` as a finite float, else ``refuse(why)``.
+
+    sympy keeps some constants unevaluated that are not real numbers: ``acos(2)``,
+    ``atanh(2)``, ``(-8)**(1/3)`` (its principal cube root is complex) are complex, ``log(0)``
+    is infinite. Such a formula has no real value anywhere it uses that constant.
+    """
+    try:
+        v = complex(e.evalf())
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        refuse(f"its constant part {e} has no numeric value")
+    if not (math.isfinite(v.real) and math.isfinite(v.imag)):
+        refuse(f"its constant part {e} is not finite")
+    if v.imag != 0:
+        refuse(f"its constant part {e} is complex ({v.real:.6g}{v.imag:+.6g}i), not a real "
+               "number (e.g. acos or atanh of a number outside their domain, or a fractional "
+               "power of a negative number)")
+    return v.real
+
+
+def _compile(expr, sp, refuse=None):
+    """A function ``f(x, y, xp)`` evaluating the sympy tree ``expr`` element-wise.
+
+    ``refuse(why)`` (raises) is called for a constant part that is not a finite real number."""
     x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
+    if refuse is None:
+        def refuse(why):
+            raise ValueError(f"from_expression: cannot evaluate {expr}: {why}")
 
     def build(e):
         if e == x:
@@ -192,7 +218,7 @@ def _compile(expr, sp):
         if e == y:
             return lambda X, Y, xp: Y
         if not e.free_symbols:
-            c = float(e)
+            c = _real_constant(e, refuse)
             return lambda X, Y, xp: c
         args = [build(a) for a in e.args]
         if e.is_Add:
@@ -288,7 +314,11 @@ def from_expression(text: str, *, bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=(),
         # sympy folds x/0 to zoo*x, 0*x/0 to nan, tan(pi/2) to zoo: nothing finite to evaluate
         if part.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity, sp.I):
             _refuse(text, f"{what} simplifies to {part}, which is not a finite real function")
-    value, dx, dy = _compile(expr, sp), _compile(gx, sp), _compile(gy, sp)
+    def refuse(why):
+        _refuse(text, why)
+
+    value = _compile(expr, sp, refuse)
+    dx, dy = _compile(gx, sp, refuse), _compile(gy, sp, refuse)
     surface = Surface(
         name or text.strip(), value, lambda X, Y, xp: (dx(X, Y, xp), dy(X, Y, xp)),
         bounds=bounds, minima=minima, formula=str(expr),
@@ -313,3 +343,50 @@ def from_expression(text: str, *, bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=(),
     surface.gradient_formula = (str(gx), str(gy))
     surface.expression = expr
     return surface
+
+
+def check_defined_at(surface: Surface, points, *, what: str = "the start") -> None:
+    """Refuse points where the surface or its gradient is not a finite real number.
+
+    A run from such a point cannot take one step: ``log(x) + y**2`` at x < 0 is NaN, ``1/x`` at
+    x = 0 infinite, ``sqrt(x**2 + y**2)`` has no gradient at the origin. ``lab.run`` would report
+    every run "diverged at step 0" and draw no loss curve; the command line (exit status 2) and
+    the playground (HTTP 422) say why instead.
+
+    Args:
+      surface: any surface (a formula's, the catalog's).
+      points: start points, shape ``(k, 2)`` (or one point).
+      what: how the message names the points (``"--start"``, ``"starts"``).
+
+    Raises:
+      ValueError: naming the first such point, J and the gradient there.
+
+    Example:
+      >>> s = from_expression("log(x) + y**2")
+      >>> check_defined_at(s, [[1.0, 0.0]])
+      >>> check_defined_at(s, [[1.0, 0.0], [-2.4, 2.4]], what="--start")  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: the formula 'log(x) + y**2' is undefined at --start -2.4,2.4 ...
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    with np.errstate(all="ignore"):
+        J = np.asarray(surface.value(pts), dtype=np.float64).reshape(-1)
+        g = np.asarray(surface.grad(pts), dtype=np.float64).reshape(-1, 2)
+    bad = ~(np.isfinite(J) & np.isfinite(g).all(axis=1))
+    if not bad.any():
+        return
+    k = int(np.flatnonzero(bad)[0])
+    x, y = (float(v) for v in pts[k])
+    where = f"{what} {x:g},{y:g}" + (f" (start {k + 1} of {len(pts)})" if len(pts) > 1 else "")
+    spec = surface.spec if isinstance(surface.spec, dict) else {}
+    owner = (f"the formula {spec['expression']!r}" if "expression" in spec
+             else f"the surface {surface.name!r}")
+    if not np.isfinite(J[k]):
+        part = f"J = {J[k]:g} there"
+    else:
+        part = f"J = {J[k]:g} but its gradient is ({g[k, 0]:g}, {g[k, 1]:g}) there"
+    raise ValueError(
+        f"{owner} is undefined at {where}: {part} (e.g. a log or sqrt of a negative number, a "
+        "division by zero, or a kink without a gradient), so no step can be taken from it. "
+        "Choose a start where the formula and its gradient are finite.")

@@ -25,13 +25,19 @@ from __future__ import annotations
 __all__ = ["create_app"]
 
 
-def create_app(*, trusted_hosts=None):
+def create_app(*, trusted_hosts=None, heavy_workers: int | None = None, heavy_queue: int = 32,
+               body_timeout: float = 30.0):
     """The playground's FastAPI application.
 
     Args:
       trusted_hosts: host names the server answers to (``Host`` header), e.g.
         ``["127.0.0.1", "localhost"]``; a request naming another host gets HTTP 400, which stops
         DNS-rebinding pages from driving a local server. Default None: any host (tests).
+      heavy_workers: threads that compute the heavy requests (grid, run, cloud, exports);
+        default min(4, CPUs). Cheap requests (the page, static files, catalogs, formula checks)
+        never wait for them.
+      heavy_queue: heavy requests that may wait for a thread; more are answered 503. Default 32.
+      body_timeout: seconds a request body may take to arrive, else 408. Default 30.
 
     Example:
       >>> from descentlab.web import create_app
@@ -43,4 +49,5 @@ def create_app(*, trusted_hosts=None):
     """
     from descentlab.web._server import build_app
 
-    return build_app(trusted_hosts=trusted_hosts)
+    return build_app(trusted_hosts=trusted_hosts, heavy_workers=heavy_workers,
+                     heavy_queue=heavy_queue, body_timeout=body_timeout)

@@ -47,19 +47,20 @@ def frame_steps(steps: int, frames: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, steps, min(frames, steps + 1))).astype(int))
 
 
-def render_gif(req: GifRequest) -> bytes:
-    """The animated GIF of ``req.run``'s trajectories over the surface's contours."""
+def render_gif(req: GifRequest, cancel=None) -> bytes:
+    """The animated GIF of ``req.run``'s trajectories over the surface's contours (``cancel``:
+    see ``descentlab.web._service``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from PIL import Image
 
-    result = service.run_arrays(req.run)
+    result = service.run_arrays(req.run, cancel, gif=True)
     surface, traj, losses = result["surface"], result["trajectories"], result["losses"]
     (x0, x1), (y0, y1) = req.bounds if req.bounds is not None else surface.bounds
     n = 140
     X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
-    with np.errstate(all="ignore"):
-        Z = np.asarray(surface.value(np.stack((X, Y), axis=-1)), dtype=np.float64)
+    Z = service.surface_values(surface, np.stack((X, Y), axis=-1).reshape(-1, 2),
+                               cancel).reshape(X.shape)
     finite = Z[np.isfinite(Z)]
 
     fig = Figure(figsize=(6.4, 4.8), dpi=80, layout="constrained")

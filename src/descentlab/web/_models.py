@@ -38,6 +38,10 @@ class Limits(BaseModel):
     max_batch_size: int = 100_000
     max_data_points: int = 2000
     max_body_bytes: int = 256 * 1024  # a request body (JSON); a typical run request is < 1 KiB
+    # the estimated computing time of one request (see descentlab.web._service.check_cost):
+    # data size x grid x steps x formula size, not just counts. The page's typical requests
+    # cost 0.001 to 0.1 s.
+    max_cost_seconds: float = 2.5
 
 
 LIMITS = Limits()
@@ -47,11 +51,26 @@ Point = tuple[Finite, Finite]
 Range = tuple[Finite, Finite]
 
 
+def past_float_range(v: int) -> str:
+    """The message for an integer too large for a float (JSON has no limit on digits).
+
+    >>> past_float_range(10**400)
+    'the number 1000000000...0 (401 digits) is past the float range (|x| <= 1.8e+308)'
+    """
+    text = str(v)
+    shown = text if len(text) <= 20 else f"{text[:10]}...{text[-1]}"
+    return (f"the number {shown} ({len(text.lstrip('-'))} digits) is past the float range "
+            f"(|x| <= {1.7976931348623157e308:.2g})")
+
+
 def _hyperparameter_value(v):
     """A number or a short keyword; its range is the library's to check, in its own words
     (``The 'lr' parameter of Adam must be a float in the range [0.0, inf). Got nan instead.``)."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:  # a JSON integer with hundreds of digits
+            raise ValueError(past_float_range(v)) from None
     if isinstance(v, str) and len(v) <= 32:
         return v
     raise ValueError(f"a hyperparameter value is a number, or a keyword of at most 32 characters "

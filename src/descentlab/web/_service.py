@@ -8,10 +8,24 @@ anything but arithmetic in x and y and a whitelist of math functions.
 
 Errors a user can cause raise :class:`RequestError` (or the library's ``ValueError``), which the
 server answers with HTTP 422 and the message.
+
+Cost. The request models cap counts (runs, steps, grid points); :func:`check_cost` bounds the
+work itself, estimated from what makes a request slow: the data set's size and loss on a data
+surface, the grid's points, the steps and optimizers of a run, and a formula's size (the number
+of nodes of its value and gradient trees, each one a NumPy call per step). A request whose
+estimate is over ``LIMITS.max_cost_seconds`` is refused with 422 and a message that names the
+lever to lower and how far. The same function serves any other front end (a notebook widget)
+that wants the playground's bounds.
+
+Cancellation. The heavy functions (:func:`grid`, :func:`run`, :func:`cloud`, :func:`csv`) take
+an optional ``cancel`` event (``threading.Event``); the surface they compute on checks it at
+every evaluation, i.e. at every step of a run and every chunk of a grid, and raises
+:class:`Cancelled` once it is set (the server sets it when the client goes away).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import threading
@@ -28,8 +42,9 @@ from descentlab.web._models import (
     SurfaceSpec,
 )
 
-__all__ = ["RequestError", "optimizer_catalog", "surface_catalog", "resolve_surface", "grid",
-           "run", "run_arrays", "csv", "check_expression", "cloud", "to_json", "canonical_name"]
+__all__ = ["RequestError", "Cancelled", "optimizer_catalog", "surface_catalog", "resolve_surface",
+           "grid", "run", "run_arrays", "csv", "check_expression", "cloud", "to_json",
+           "canonical_name", "estimate_cost", "check_cost"]
 
 
 class RequestError(ValueError):
@@ -38,6 +53,181 @@ class RequestError(ValueError):
     def __init__(self, message: str, status: int = 422):
         super().__init__(message)
         self.status = status
+
+
+class Cancelled(Exception):
+    """The work of a request was stopped because its client went away."""
+
+
+# --------------------------------------------------------------------------- cost
+# Seconds per unit of work, measured on one core of a 2-core x86 machine (lab.run, NumPy):
+_C_GROUP_STEP = 75e-6  # one step of one optimizer group (lab.run's fixed work per step)
+_C_NODE_CALL = 0.6e-6  # one node of a formula's compiled tree, per evaluation call
+_C_NODE_ELEMENT = 3e-9  # ... per point evaluated
+_C_ANALYTIC = 50e-9  # a catalog surface's value and gradient at one point
+_C_DATA = {"mse": 25e-9, "mae": 8e-9, "huber": 11e-9, "log_cosh": 35e-9, "quantile": 12e-9}
+_C_DATA_DEFAULT = 35e-9  # per data point, per evaluated point: the slowest loss
+_C_CSV_ROW = 6e-6  # one CSV row written
+_GIF_GRID = 140  # the GIF's contour grid, points per axis (descentlab.web._gif)
+
+
+def formula_nodes(surface) -> int:
+    """The size of a formula surface: nodes of its value and gradient trees (0 otherwise)."""
+    expr = getattr(surface, "expression", None)
+    if expr is None:
+        return 0
+    cached = getattr(surface, "_formula_nodes", None)
+    if cached is None:
+        import sympy as sp
+
+        parts = [expr, *(sp.sympify(g) for g in getattr(surface, "gradient_formula", ()))]
+        cached = sum(sum(1 for _ in sp.preorder_traversal(p)) for p in parts)
+        surface._formula_nodes = cached
+    return cached
+
+
+def _point_cost(surface, *, batch_size=None) -> float:
+    """Estimated seconds to evaluate J and its gradient at one point (one step of one run)."""
+    if _is_data(surface):
+        c = _C_DATA.get(getattr(surface, "loss", None), _C_DATA_DEFAULT)
+        n = int(surface.n)
+        return c * (n + (min(int(batch_size), n) if batch_size else n))
+    nodes = formula_nodes(surface)
+    return nodes * _C_NODE_ELEMENT if nodes else _C_ANALYTIC
+
+
+def estimate_cost(surface, *, optimizers: int = 0, starts: int = 0, steps: int = 0,
+                  resolution: int = 0, batch_size: int | None = None, cloud: int = 0,
+                  csv_rows: bool = False, gif: bool = False) -> dict:
+    """The estimated computing time of a request, in seconds, with its parts.
+
+    Args:
+      surface: the library's surface (``resolve_surface(spec)``).
+      optimizers, starts, steps, batch_size: a run of ``optimizers x starts`` runs (0: no run).
+      resolution: a ``resolution x resolution`` contour grid (0: no grid).
+      cloud: minibatch gradients drawn at one point (with ``batch_size``).
+      csv_rows: the run is also written as CSV. gif: the run is also rendered as a GIF (its
+        contour grid; the frames are bounded by their own cap and one GIF renders at a time).
+
+    Returns ``{"seconds": total, "run": s, "grid": s, "cloud": s, "export": s}``.
+    """
+    nodes = formula_nodes(surface)
+    per_point = _point_cost(surface, batch_size=batch_size)
+    runs = optimizers * starts
+    run_s = (steps + 1) * (optimizers * (_C_GROUP_STEP + nodes * _C_NODE_CALL)
+                           + runs * per_point) if runs else 0.0
+    value_point = _point_cost(surface, batch_size=None) / 2  # J alone
+    grid_s = resolution ** 2 * value_point
+    cloud_s = 0.0
+    if cloud:
+        c = _C_DATA.get(getattr(surface, "loss", None), _C_DATA_DEFAULT)
+        cloud_s = c * (cloud * int(batch_size or 1) + int(getattr(surface, "n", 0)))
+    export_s = (steps + 1) * runs * _C_CSV_ROW if csv_rows else 0.0
+    if gif:
+        export_s += _GIF_GRID ** 2 * value_point
+    return {"seconds": run_s + grid_s + cloud_s + export_s, "run": run_s, "grid": grid_s,
+            "cloud": cloud_s, "export": export_s}
+
+
+def check_cost(surface, *, optimizers: int = 0, starts: int = 0, steps: int = 0,
+               resolution: int = 0, batch_size: int | None = None, cloud: int = 0,
+               csv_rows: bool = False, gif: bool = False,
+               limit: float | None = None) -> float:
+    """Refuse a request whose estimated computing time is over ``limit`` seconds (default
+    ``LIMITS.max_cost_seconds``); returns the estimate.
+
+    The playground calls it before computing anything; a notebook front end can call it with
+    the same arguments to apply the same bounds. Arguments as :func:`estimate_cost`.
+
+    Raises:
+      RequestError: status 422, saying what the work is made of and which lever to lower to
+        what (the resolution, the data set's n, the steps, the number of optimizers, the
+        formula, the minibatch draws).
+
+    Example:
+      >>> from descentlab import surfaces
+      >>> s = surfaces.get("linear_fit", loss="log_cosh", n=2000)
+      >>> check_cost(s, resolution=100) < 1
+      True
+      >>> check_cost(s, resolution=240)  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      descentlab.web._service.RequestError: this request would take about 4.0 s of computing ...
+    """
+    limit = LIMITS.max_cost_seconds if limit is None else float(limit)
+    kw = dict(optimizers=optimizers, starts=starts, steps=steps, resolution=resolution,
+              batch_size=batch_size, cloud=cloud, csv_rows=csv_rows, gif=gif)
+    cost = estimate_cost(surface, **kw)
+    if cost["seconds"] <= limit:
+        return cost["seconds"]
+    data = _is_data(surface)
+    nodes = formula_nodes(surface)
+    parts, levers = [], []
+    if data:
+        parts.append(f"{int(surface.n):,} data points with the {surface.loss} loss")
+    if nodes:
+        parts.append(f"a formula of {nodes:,} operations (value and gradient)")
+    if resolution:
+        parts.append(f"a {resolution} x {resolution} grid")
+        fixed = cost["seconds"] - cost["grid"]
+        room = limit - fixed
+        if room > 0:
+            r = int(math.sqrt(room / max(cost["grid"] / resolution ** 2, 1e-30)))
+            if r >= LIMITS.min_grid:
+                levers.append(f"resolution to at most {r}")
+    if optimizers * starts:
+        parts.append(f"{optimizers} optimizer{'s' if optimizers > 1 else ''} x {starts} "
+                     f"start{'s' if starts > 1 else ''} x {steps:,} steps")
+        per_step = cost["run"] / (steps + 1) + (cost["export"] / (steps + 1) if csv_rows else 0)
+        room = limit - (cost["seconds"] - cost["run"] - (cost["export"] if csv_rows else 0))
+        k = int(room / per_step) - 1 if room > 0 else 0
+        if k >= 1:
+            levers.append(f"steps to at most {k:,}")
+        if optimizers > 1:
+            levers.append("fewer optimizers")
+        if starts > 1:
+            levers.append("fewer starts")
+    if cloud:
+        parts.append(f"{cloud} minibatches of {batch_size}")
+        levers.append("a smaller count or batch_size")
+    if data:
+        # the data set's size scales every part that evaluates the surface
+        scale = limit / cost["seconds"]
+        n = int(int(surface.n) * scale)
+        if n >= 2:
+            levers.append(f"the data set's n to at most {n:,}")
+    if nodes:
+        levers.append("a shorter formula")
+    raise RequestError(
+        f"this request would take about {cost['seconds']:.1f} s of computing "
+        f"({' x '.join(parts) if parts else 'its work'}); the limit is {limit:g} s per "
+        f"request. Lower {', or '.join(levers) if levers else 'the work asked for'}.")
+
+
+def _watched(surface, cancel):
+    """A copy of ``surface`` whose evaluations raise :class:`Cancelled` once ``cancel`` is set
+    (``lab.run`` evaluates the surface at every step; the copy shares the data and caches)."""
+    if cancel is None:
+        return surface
+    s = copy.copy(surface)
+
+    def guard(fn):
+        if fn is None:
+            return None
+
+        def checked(*args, **kwargs):
+            if cancel.is_set():
+                raise Cancelled()
+            return fn(*args, **kwargs)
+        return checked
+
+    for name in ("_value", "_grad", "_value_and_grad"):
+        if getattr(s, name, None) is not None:
+            setattr(s, name, guard(getattr(s, name)))
+    for name in ("value", "grad", "value_and_grad", "minibatch_grads"):
+        if hasattr(s, name):
+            setattr(s, name, guard(getattr(s, name)))
+    return s
 
 
 # --------------------------------------------------------------------------- JSON
@@ -245,15 +435,32 @@ def check_expression(text: str) -> dict:
             "minima": to_json(s.minima)}
 
 
-def grid(req: GridRequest) -> dict:
+#: points x data points evaluated in one call of a grid: the temporaries of a data surface's
+#: loss stay a few MB (one 240 x 240 grid of n = 2000 at once took 5.6 GB and 4x the time)
+_GRID_CHUNK_ELEMENTS = 1 << 18
+
+
+def surface_values(surface, points, cancel=None) -> np.ndarray:
+    """J at ``points`` (shape (k, 2)), in chunks that bound memory; checks ``cancel``."""
+    s = _watched(surface, cancel)
+    n = int(getattr(surface, "n", 1)) if _is_data(surface) else 1
+    step = max(1, _GRID_CHUNK_ELEMENTS // n)
+    out = np.empty(len(points), dtype=np.float64)
+    with np.errstate(all="ignore"):
+        for a in range(0, len(points), step):
+            out[a:a + step] = np.asarray(s.value(points[a:a + step]), dtype=np.float64)
+    return out
+
+
+def grid(req: GridRequest, cancel=None) -> dict:
     """The surface's values on a ``resolution`` x ``resolution`` grid over the view."""
     s = resolve_surface(req.surface)
+    check_cost(s, resolution=req.resolution)
     (x0, x1), (y0, y1) = req.bounds if req.bounds is not None else s.bounds
     x = np.linspace(x0, x1, req.resolution)
     y = np.linspace(y0, y1, req.resolution)
     X, Y = np.meshgrid(x, y)
-    with np.errstate(all="ignore"):
-        Z = np.asarray(s.value(np.stack((X, Y), axis=-1)), dtype=np.float64)
+    Z = surface_values(s, np.stack((X, Y), axis=-1).reshape(-1, 2), cancel).reshape(X.shape)
     finite = Z[np.isfinite(Z)]
     return {
         "surface": _describe_surface(s.name, s) if req.surface.name else {
@@ -268,12 +475,14 @@ def grid(req: GridRequest) -> dict:
     }
 
 
-def cloud(req: CloudRequest) -> dict:
+def cloud(req: CloudRequest, cancel=None) -> dict:
     """``count`` minibatch gradients at ``point`` and the full-batch gradient there."""
     s = resolve_surface(req.surface)
     if not _is_data(s):
         raise RequestError(f"The surface {s.name!r} has no data set: minibatch gradients exist "
                            "only for data surfaces (lecture_lr, linear_fit).")
+    check_cost(s, cloud=req.count, batch_size=req.batch_size)
+    s = _watched(s, cancel)
     point = np.asarray(req.point, dtype=np.float64)
     with np.errstate(all="ignore"):
         grads = s.minibatch_grads(point, req.batch_size, req.count, np.random.default_rng(req.seed))
@@ -288,7 +497,8 @@ def canonical_name(name: str) -> str:
     return optim.lookup(name).__name__
 
 
-def run_arrays(req: RunRequest) -> dict:
+def run_arrays(req: RunRequest, cancel=None, *, csv_rows: bool = False,
+               gif: bool = False) -> dict:
     """``descentlab.lab.run`` for a request: the surface, the Runs and per-run metadata.
 
     The call is exactly ``lab.run(surface, [(name, hyperparameters), ...], starts, steps=,
@@ -306,8 +516,14 @@ def run_arrays(req: RunRequest) -> dict:
         raise RequestError(f"batch_size applies to data surfaces only (lecture_lr, linear_fit); "
                            f"{s.name!r} has no data to sample. Send batch_size: null.")
     starts = np.asarray(req.starts, dtype=np.float64)
-    runs = lab.run(s, specs, starts, steps=req.steps, seed=req.seed, batch_size=req.batch_size,
-                   record_state=req.record_state)
+    check_cost(s, optimizers=len(specs), starts=len(starts), steps=req.steps,
+               batch_size=req.batch_size, csv_rows=csv_rows, gif=gif)
+    from descentlab.surfaces._expression import check_defined_at
+
+    check_defined_at(s, starts, what="starts")  # a NaN start: 422, not "ok" and no curve
+    runs = lab.run(_watched(s, cancel), specs, starts, steps=req.steps, seed=req.seed,
+                   batch_size=req.batch_size, record_state=req.record_state, progress=False)
+    runs.surface = s
     K = len(starts)
     meta = []
     for i in range(len(runs)):
@@ -323,9 +539,9 @@ def run_arrays(req: RunRequest) -> dict:
             "trajectories": runs.trajectories, "losses": runs.losses}
 
 
-def run(req: RunRequest) -> dict:
+def run(req: RunRequest, cancel=None) -> dict:
     """The JSON answer to POST /api/run (see ``RunResponse`` for the fields)."""
-    out = run_arrays(req)
+    out = run_arrays(req, cancel)
     runs, s = out["runs_object"], out["surface"]
     with np.errstate(all="ignore"):
         metrics = runs.metrics(req.tolerance, columns=True)
@@ -347,7 +563,7 @@ def run(req: RunRequest) -> dict:
     }
 
 
-def csv(req: RunRequest) -> str:
+def csv(req: RunRequest, cancel=None) -> str:
     """The runs as CSV, written by ``Runs.to_csv`` (one row per trajectory point).
 
     ``to_csv`` writes a file, so it writes into a private temporary directory that is removed
@@ -356,7 +572,7 @@ def csv(req: RunRequest) -> str:
     import tempfile
     from pathlib import Path
 
-    runs = run_arrays(req)["runs_object"]
+    runs = run_arrays(req, cancel, csv_rows=True)["runs_object"]
     with tempfile.TemporaryDirectory(prefix="descentlab-web-") as tmp:
         path = Path(tmp) / "runs.csv"
         runs.to_csv(path)
