@@ -197,9 +197,9 @@ def _transformation(cls: type[optim.Optimizer], state_cls: type, hyperparameters
         return Coefficients(**{k: jnp.asarray(v) if isinstance(v, np.ndarray) else v
                                for k, v in values.items()})
 
-    def check_leaf(path, leaf) -> None:
+    def check_leaf(what, path, leaf) -> None:
         shape = tuple(jnp.shape(leaf))
-        where = f"params{jax.tree_util.keystr(path)}"
+        where = f"{what}{jax.tree_util.keystr(path)}"
         if not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
             raise ValueError(f"{owner}: {where} must have a floating dtype, got "
                              f"{jnp.result_type(leaf)}.")
@@ -216,7 +216,7 @@ def _transformation(cls: type[optim.Optimizer], state_cls: type, hyperparameters
     def init_fn(params):
         leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
         for path, leaf in leaves:
-            check_leaf(path, leaf)
+            check_leaf("params", path, leaf)
         hp = coefficients()
         state = {"t": jnp.zeros([], jnp.int32)}
         for name in core.buffers:
@@ -245,7 +245,7 @@ def _transformation(cls: type[optim.Optimizer], state_cls: type, hyperparameters
         scalars = {k: getattr(state, k) for k in core.scalars[1:]}
         new_updates, new_buffers, new_scalars = [], {b: [] for b in core.buffers}, None
         for i, (path, g) in enumerate(leaves):
-            check_leaf(path, g)
+            check_leaf("grads", path, g)
             g = jnp.asarray(g)
             leaf_state = {"t": t, **{b: buffers[b][i] for b in core.buffers}, **scalars}
             u, new = rule(g, leaf_state, hp)
