@@ -10,7 +10,7 @@ rebinds ``m`` to a new array and the rule returns the new values, which is all a
 needs. They trace under ``jax.jit`` and ``jax.vmap`` as they are, the step count ``t`` included (an
 int32 array in the state: ``beta1 ** t`` becomes ``lax.pow`` of a float and an integer).
 
-Decisions, each tested in ``tests/optax``:
+Decisions, each tested in ``tests/optax_adapter``:
 
 * **Updates are the rule run from zero.** optax wants the update ``u`` that
   ``optax.apply_updates`` adds to the parameters, while a rule returns the new parameters. Each
@@ -35,9 +35,9 @@ Decisions, each tested in ``tests/optax``:
   have the gradients' dtype, in float32 and float64 alike.
 * **NAG keeps the parameters at the look-ahead point** ``phi = theta - gamma * v``, as
   ``torch.optim.SGD(nesterov=True)`` and ``descentlab.torch.NAG`` do, so that the gradient the
-  training loop computes at ``params`` is the lecture's ``grad J(theta - gamma v)``. ``update`` forms
-  ``theta - phi = gamma * v_prev``, runs NAG's rule from there and subtracts ``gamma * v_new``:
-  ``phi_new - phi``. Recover the lecture's iterate with
+  training loop computes at ``params`` is the lecture's ``grad J(theta - gamma v)``. ``update``
+  forms ``theta - phi = gamma * v_prev``, runs NAG's rule from there and subtracts
+  ``gamma * v_new``: ``phi_new - phi``. Recover the lecture's iterate with
   ``theta = jax.tree.map(lambda p, v: p + gamma * v, params, state.v)``. The phi iterates equal
   the lecture's only to rounding (``phi = theta - gamma v`` is itself rounded), tested at 1e-13.
 * **Batched hyperparameters** work as in NumPy: an array hyperparameter must broadcast against
@@ -53,7 +53,7 @@ Decisions, each tested in ``tests/optax``:
   ``optax.inject_hyperparams`` instead.
 
 Where optax's own transformations coincide with the lecture's rules, and where they do not (each
-tested in ``tests/optax/test_optax_parity.py``):
+tested in ``tests/optax_adapter/test_optax_parity.py``):
 
 * ``gd``/``sgd`` = ``optax.sgd(lr)``. ``momentum`` = ``optax.sgd(lr, momentum=gamma)`` at a constant
   lr (optax keeps ``b = gamma b + g`` and steps ``lr b``: the lecture's ``v`` is ``lr b``; with a

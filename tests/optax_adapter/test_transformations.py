@@ -221,7 +221,8 @@ def test_a_batched_hyperparameter_must_fit_every_leaf():
 
 
 def test_vmap_over_hyperparameters_equals_separate_runs(x64):
-    """A traced lr and beta1 (jax.vmap) are used as given: the vmapped runs are the separate ones."""
+    """A traced lr and beta1 (jax.vmap) are used as given: the vmapped runs are the separate
+    ones."""
 
     def final(lr, beta1):
         tx = dopt.adam(lr=lr, beta1=beta1)
