@@ -343,9 +343,9 @@ def test_subset_and_repr():
     ({"optimizers": 3}, "an optimizer spec is a name"),
     ({"starts": np.zeros((2, 3))}, r"starts must have shape \(k, 2\)"),
     ({"starts": np.array([[np.nan, 0.0]])}, "must be finite"),
-    ({"steps": -1}, "'steps' parameter of lab.run must be an integer >= 0"),
+    ({"steps": -1}, "'steps' parameter of lab.run must be an integer in the range \\[0, inf\\)"),
     ({"batch_size": 4}, "batch_size needs a data surface"),
-    ({"seed": -1}, "'seed' parameter of lab.run must be an integer >= 0"),
+    ({"seed": -1}, "'seed' parameter of lab.run must be an integer in the range \\[0, inf\\)"),
     ({"divergence_bound": 0.5}, "'divergence_bound' parameter of lab.run"),
     ({"surface": "nope"}, "Unknown surface 'nope'"),
 ])

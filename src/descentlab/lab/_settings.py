@@ -1,0 +1,277 @@
+"""The lab commands' settings: the defaults, ``--config``/``--save-config``, and their checks.
+
+Every command resolves its settings in three layers, later ones winning: the built-in defaults
+(``DEFAULTS``), a JSON file given with ``--config FILE`` (as written by ``--save-config FILE``),
+and the options given on the command line. Cheap to import (no NumPy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+from descentlab.lab._specs import (
+    UsageError,
+    _bounds,
+    _minimum,
+    _option,
+    _validate_values,
+    _xy,
+    parse_optimizer,
+)
+
+__all__ = ["DEFAULTS", "SWEEP_METRICS", "SURFACES"]
+
+DEFAULTS: dict[str, dict] = {
+    "tour": {"out": "tour", "seed": 0, "quick": False, "animation": True, "dpi": 90},
+    "race": {"surface": "rosenbrock", "surface_option": [], "expr": None, "minimum": [],
+             "bounds": None,
+             "optimizer": ["gd:lr=0.002", "momentum:lr=0.001,gamma=0.9", "adam:lr=0.1"],
+             "start": [], "steps": 500, "seed": 0, "batch_size": None, "tol": 1e-3,
+             "out": "race.png", "frames": 60, "fps": 15, "dpi": 100, "csv": None,
+             "json": None},
+    "sweep": {"surface": "ravine", "surface_option": [], "expr": None, "minimum": [],
+              "bounds": None,
+              "optimizer": "momentum", "grid": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
+              "metric": "steps_to_tol", "start": [], "steps": 300, "seed": 0,
+              "batch_size": None, "tol": 1e-3, "out": "sweep.png", "dpi": 100},
+    "basins": {"surface": "himmelblau", "surface_option": [], "expr": None, "minimum": [],
+               "bounds": None,
+               "optimizer": ["gd:lr=0.01", "momentum:lr=0.01,gamma=0.9", "adam:lr=0.1"],
+               "grid": 60, "steps": 200, "radius": None, "out": "basins.png", "dpi": 100},
+}
+
+#: the metrics a sweep can colour by (``lab.METRICS``, listed here so that --help needs no NumPy)
+SWEEP_METRICS = ("final_loss", "loss_gap", "distance", "nearest_minimum", "steps_to_tol",
+                 "path_length", "oscillation", "diverged_at")
+_OPERATIONAL = ("config", "save_config", "dry_run", "progress", "func", "command")
+_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+_ANIMATION_SUFFIXES = (".gif", ".mp4")
+
+
+class _Choices:
+    """A container argparse can use as ``choices`` whose items are loaded on first use, so that
+    registering the command stays cheap (no NumPy import) while errors and --help list them."""
+
+    def __init__(self, loader):
+        self._loader = loader
+        self._items = None
+
+    def _get(self):
+        if self._items is None:
+            self._items = list(self._loader())
+        return self._items
+
+    def __contains__(self, item):
+        return item in self._get()
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+def _surface_names():
+    from descentlab import surfaces
+
+    return surfaces.names()
+
+def _optimizer_names():
+    from descentlab import optim
+
+    return optim.names()
+
+
+SURFACES = _Choices(_surface_names)
+
+
+def _resolve(command: str, args: argparse.Namespace) -> dict:
+    """Defaults, then --config FILE, then the command line."""
+    settings = copy.deepcopy(DEFAULTS[command])
+    settings["_command"] = command  # for messages; removed before the settings are printed
+    if getattr(args, "config", None):
+        try:
+            data = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise UsageError(f"cannot read the config file {args.config}: {e}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+            raise UsageError(f"{args.config}: a config file is a JSON object "
+                             '{"command": ..., "settings": {...}} as written by --save-config.')
+        if data.get("command") != command:
+            raise UsageError(f"{args.config} holds settings for {data.get('command')!r}, "
+                             f"not for {command!r}.")
+        unknown = sorted(set(data["settings"]) - set(DEFAULTS[command]))
+        if unknown:
+            raise UsageError(f"{args.config}: unknown setting(s) {unknown} for {command!r}. "
+                             f"Valid keys: {', '.join(DEFAULTS[command])}.")
+        settings.update(data["settings"])
+    given = {k: v for k, v in vars(args).items() if k not in _OPERATIONAL}
+    if "expr" in given and "surface" in given:
+        raise UsageError("give --surface NAME or --expr FORMULA, not both.")
+    if "surface" in given:
+        settings["expr"] = None
+    settings.update(given)
+    if settings.get("expr") is not None:
+        settings["surface"] = None  # the formula replaces the catalog surface
+    return settings
+
+def _announce(command: str, settings: dict, args) -> bool:
+    """Print the settings; save them with --save-config. Returns False for --dry-run."""
+    settings = {k: v for k, v in settings.items() if k != "_command"}
+    text = json.dumps(settings, sort_keys=False)
+    print(f"descentlab {command} settings: {text}")
+    if getattr(args, "save_config", None):
+        path = Path(args.save_config)
+        from descentlab._files import atomic_write_text
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({"command": command, "settings": settings},
+                                           indent=2) + "\n")
+        print(f"saved to {path}; reproduce with: descentlab {command} --config {path}")
+    return not getattr(args, "dry_run", False)
+
+def _fail(command: str, message: str) -> int:
+    print(f"descentlab {command}: error: {message}", file=sys.stderr)
+    return 2
+
+def _guard(command: str):
+    """Run a command body, mapping bad settings (UsageError / ValueError) to exit status 2."""
+    def wrap(body):
+        def run(args) -> int:
+            try:
+                settings = _resolve(command, args)
+                _check_common(settings)
+                return body(settings, args)
+            except ValueError as e:  # UsageError, and the library's own validation messages
+                return _fail(command, str(e))
+
+        return run
+
+    return wrap
+
+def _check_common(settings: dict) -> None:
+    if "surface" in settings and settings.get("expr") is None:
+        name = str(settings["surface"]).lower()
+        names = _surface_names()
+        if name not in names:
+            raise UsageError(f"unknown surface {settings['surface']!r}. Valid choices: "
+                             f"{', '.join(names)} (or --expr FORMULA).")
+    if "optimizer" in settings:
+        specs = settings["optimizer"]
+        for spec in specs if isinstance(specs, list) else [specs]:
+            _validate_values(*parse_optimizer(spec))
+    _check_types(settings)
+    from descentlab._validation import check_in_range, check_int
+    from descentlab.lab import _limits as L
+
+    ranges = {"seed": (0, None), "steps": (0, None), "dpi": (L.MIN_DPI, L.MAX_DPI),
+              "frames": (L.MIN_FRAMES, L.MAX_FRAMES), "fps": (L.MIN_FPS, L.MAX_FPS)}
+    if settings.get("batch_size") is not None:
+        ranges["batch_size"] = (1, None)
+    for key, (low, high) in ranges.items():
+        if key in settings:
+            check_int(settings[key], name=f"--{key.replace('_', '-')}",
+                      owner=f"descentlab {settings['_command']}", low=low, high=high)
+    if settings.get("minimum") and settings.get("expr") is None:
+        raise UsageError("--minimum gives the minima of an --expr formula; a catalog surface "
+                         "knows its own.")
+    for text in settings.get("minimum") or []:
+        _minimum(text)
+    owner = f"descentlab {settings['_command']}"
+    if "tol" in settings:
+        check_in_range(settings["tol"], name="--tol", owner=owner, low=0.0, low_closed=False)
+    if settings.get("radius") is not None:
+        check_in_range(settings["radius"], name="--radius", owner=owner, low=0.0,
+                       low_closed=False, high_closed=False)
+
+
+#: the type each setting must have (a config file can hold anything): a tuple of types
+_TYPES = {"out": (str,), "csv": (str, type(None)), "json": (str, type(None)),
+          "expr": (str, type(None)), "bounds": (str, type(None)), "surface": (str, type(None)),
+          "surface_option": (list,), "minimum": (list,), "start": (list,), "grid": (list, int),
+          "metric": (str,), "tol": (int, float), "radius": (int, float, type(None)),
+          "batch_size": (int, type(None)), "quick": (bool,), "animation": (bool,)}
+
+
+def _check_types(settings: dict) -> None:
+    names = {str: "a string", list: "a list", int: "an integer", float: "a number",
+             bool: "true or false", type(None): "null"}
+    for key, types in _TYPES.items():
+        if key not in settings:
+            continue
+        value = settings[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if key == "out" and ok and not value.strip():
+            ok = False
+        if not ok:
+            allowed = " or ".join(names[t] for t in types)
+            raise UsageError(f"the setting {key!r} (--{key.replace('_', '-')}) must be "
+                             f"{allowed}{' (non-empty)' if key == 'out' else ''}, got "
+                             f"{value!r}.")
+
+def _note_minimum(settings: dict) -> None:
+    if settings.get("expr") is not None and not settings.get("minimum"):
+        print("note: the formula's minima are unknown, so J - f*, steps_to_tol, distance and "
+              "the tolerance are not measured (nan / -1); give them with --minimum X,Y.")
+
+def _surface(settings: dict):
+    from descentlab import surfaces
+
+    options = dict(_option(o) for o in settings.get("surface_option") or [])
+    if settings.get("expr") is not None:
+        kw = {}
+        if settings.get("bounds"):
+            kw["bounds"] = _bounds(settings["bounds"])
+        if settings.get("minimum"):
+            kw["minima"] = [_minimum(m) for m in settings["minimum"]]
+        if options:
+            raise UsageError("--surface-option applies to catalog data surfaces, not to --expr.")
+        return surfaces.from_expression(settings["expr"], **kw)
+    if options:
+        import inspect
+
+        name = str(settings["surface"]).lower()
+        if name not in ("linear_fit",):
+            raise UsageError(f"the surface {name!r} takes no --surface-option; only linear_fit "
+                             "does.")
+        valid = [p for p in inspect.signature(surfaces.linear_fit).parameters
+                 if p not in ("x", "y", "bounds", "loss_options")] + ["delta", "q"]
+        unknown = [k for k in options if k not in valid]
+        if unknown:
+            raise UsageError(f"unknown surface option {unknown[0]!r} for linear_fit. Valid "
+                             f"options: {', '.join(valid)} (delta for huber, q for quantile).")
+    s = surfaces.get(settings["surface"], **options)
+    if settings.get("bounds"):
+        s.bounds = _bounds(settings["bounds"])
+    return s
+
+def _starts(settings: dict):
+    return [_xy(s) for s in settings.get("start") or []] or None
+
+def _check_starts(settings: dict, surface) -> None:
+    """Refuse a --start outside the window where lab.run counts a run as diverged (it would
+    be reported 'diverged at step 0' without a single step taken)."""
+    from descentlab.lab._runs import DIVERGENCE_BOUND, divergence_window
+
+    (cx, cy), (hx, hy) = divergence_window(surface.bounds)
+    for text in settings.get("start") or []:
+        x, y = _xy(text)
+        if abs(x - cx) > hx or abs(y - cy) > hy:
+            raise UsageError(
+                f"--start {text} lies outside [{cx - hx:g}, {cx + hx:g}] x [{cy - hy:g}, "
+                f"{cy + hy:g}] ({DIVERGENCE_BOUND:g} times the bounds {surface.bounds} about "
+                f"their centre), where a run counts as diverged before its first step; "
+                f"widen the view with --bounds.")
+
+def _progress(args) -> bool | None:
+    return None if getattr(args, "progress", True) else False
+
+def _check_suffix(out: str, allowed) -> str:
+    suffix = Path(out).suffix.lower()
+    if suffix not in allowed:
+        raise UsageError(f"cannot write {out!r}: the suffix picks the format; valid choices: "
+                         f"{', '.join(allowed)}.")
+    return suffix
