@@ -216,7 +216,9 @@ def _is_log(values: np.ndarray) -> bool:
 
 def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_tol",
                tol: float = 1e-3, ax=None, limit: bool = True):
-    """Heat map of a metric over a hyperparameter grid (one or two hyperparameters).
+    """A metric over a hyperparameter grid: a heat map over two hyperparameters (``x``, ``y``), a
+    line plot over one (``y=None``: the metric against ``x``, diverged cells as black bands,
+    never-settled ones as grey bands).
 
     Cells are the distinct values of ``runs.hyperparameter(x)`` (and ``y``); a cell holding several
     runs (seeds, starts) shows their median. For ``steps_to_tol``, cells that never settle within
@@ -259,27 +261,39 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
     xlog, ylog = _is_log(xs), _is_log(ys)
     xe = _edges(xs, xlog)
     ye = _edges(ys, ylog) if y else np.array([-0.5, 0.5])
-    status = np.where(D, 0, np.where(N, 1, np.nan))
-    ax.pcolormesh(xe, ye, np.ma.masked_invalid(status), cmap=ListedColormap(["black", "#d9d9d9"]),
-                  vmin=-0.5, vmax=1.5, gid="status")
     finite = V[np.isfinite(V)]
-    norm = None
-    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 20:
-        norm = LogNorm(finite.min(), finite.max())
-    mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(V), cmap="viridis_r", norm=norm,
-                         gid="heat")
-    fig.colorbar(mesh, ax=ax, label=metric + (f" (tol {fmt(tol)})" if metric == "steps_to_tol"
-                                              else ""))
+    log_values = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 20)
+    label = metric + (f" (tol {fmt(tol)})" if metric == "steps_to_tol" else "")
+    if y:
+        status = np.where(D, 0, np.where(N, 1, np.nan))
+        ax.pcolormesh(xe, ye, np.ma.masked_invalid(status),
+                      cmap=ListedColormap(["black", "#d9d9d9"]), vmin=-0.5, vmax=1.5, gid="status")
+        norm = LogNorm(finite.min(), finite.max()) if log_values else None
+        mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(V), cmap="viridis_r", norm=norm,
+                             gid="heat")
+        fig.colorbar(mesh, ax=ax, label=label)
+    else:  # one axis: the metric as a line over the hyperparameter, the flat cells as bands
+        for i in range(len(xs)):
+            if D[0, i] or N[0, i]:
+                ax.axvspan(xe[i], xe[i + 1], color="black" if D[0, i] else "#d9d9d9",
+                           lw=0, zorder=0,
+                           gid="diverged" if D[0, i] else "never")
+        color = optimizer_color(runs.meta[0]["optimizer"])
+        ax.plot(xs, V[0], "o-", color=color, ms=3.5, lw=1.6, gid="metric-line",
+                label=f"{label}, median over runs" if len(runs) > len(xs) else label)
+        if log_values:
+            ax.set_yscale("log")
+        ax.set_ylabel(label)
+        ax.grid(True, which="major", alpha=0.3)
     if xlog:
         ax.set_xscale("log")
-    if ylog:
+    if ylog and y:
         ax.set_yscale("log")
     ax.set_xlim(xe[0], xe[-1])
-    ax.set_ylim(ye[0], ye[-1])
+    if y:
+        ax.set_ylim(ye[0], ye[-1])
+        ax.set_ylabel(y)
     ax.set_xlabel(x)
-    ax.set_ylabel(y or "")
-    if not y:
-        ax.set_yticks([])
     out = {"x": x, "y": y, "metric": metric, "x_values": xs.tolist(), "y_values": ys.tolist(),
            "values": V.tolist(), "diverged": D.tolist(),
            "diverged_fraction": float(D.mean()), "never_fraction": float(N.mean())}
@@ -287,7 +301,8 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
         j, i = np.unravel_index(np.nanargmin(V), V.shape)
         out["best"] = {x: float(xs[i]), **({y: float(ys[j])} if y else {}),
                        metric: float(V[j, i])}
-        ax.plot(xs[i], ys[j], marker="*", color="white", mec="black", ms=14, ls="none",
+        ax.plot(xs[i], ys[j] if y else V[j, i], marker="*", color="white", mec="black", ms=14,
+                ls="none", zorder=6, gid="best",
                 label=f"best: {metric} {fmt(V[j, i])} at {x}={fmt(xs[i])}"
                 + (f", {y}={fmt(ys[j])}" if y else ""))
     names = set(runs.meta.optimizer_names())
@@ -301,12 +316,16 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
         except ValueError:
             ll = None
         if ll is not None:
-            yy = gl if y else ye
-            ax.plot(ll, yy, "--", color="white", lw=2.2, gid="stability-limit",
-                    label=f"stability limit on a quadratic, L={fmt(L)}: lr = "
+            yy = gl if y else None
+            text = (f"stability limit on a quadratic, L={fmt(L)}: lr = "
                     + {"gd": "2/L", "sgd": "2/L", "momentum": "2(1+gamma)/L",
                        "nag": "(2+2gamma)/((1+2gamma)L)"}[opt.lower()])
-            ax.plot(ll, yy, "--", color="black", lw=0.8)
+            if y:
+                ax.plot(ll, yy, "--", color="white", lw=2.2, gid="stability-limit", label=text)
+                ax.plot(ll, yy, "--", color="black", lw=0.8)
+            else:
+                ax.axvline(float(np.ravel(ll)[0]), ls="--", color="crimson", lw=1.4,
+                           gid="stability-limit", label=text)
             lim = stability_limit(opt, L, ys if y else 0.0)
             lim = np.broadcast_to(lim, (len(ys),))[:, None]
             beyond = xs[None, :] > lim
@@ -327,7 +346,9 @@ def _sweep_legend(ax, out: dict) -> None:
                       label=f"diverged ({pct(out['diverged_fraction'])} of cells)"),
                 Patch(facecolor="#d9d9d9", edgecolor="0.6",
                       label=f"never within tol ({pct(out['never_fraction'])} of cells)")]
-    ax.legend(handles=handles, fontsize=7.5, loc="upper left", framealpha=0.85)
+    # below the axes, never over the cells (the best-setting star sat under it at gamma > 0.85)
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=2, frameon=False)
 
 
 def plot_stability_map(surface="ravine", optimizer: str = "momentum", *, lrs=None, gammas=None,

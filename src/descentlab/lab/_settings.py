@@ -23,7 +23,7 @@ from descentlab.lab._specs import (
     parse_optimizer,
 )
 
-__all__ = ["DEFAULTS", "SWEEP_METRICS", "SURFACES"]
+__all__ = ["DEFAULTS", "DEFAULT_GRIDS", "SWEEP_METRICS", "SURFACES", "default_grid"]
 
 DEFAULTS: dict[str, dict] = {
     "tour": {"out": "tour", "seed": 0, "quick": False, "animation": True, "dpi": 90},
@@ -35,7 +35,7 @@ DEFAULTS: dict[str, dict] = {
              "json": None},
     "sweep": {"surface": "ravine", "surface_option": [], "expr": None, "minimum": [],
               "bounds": None,
-              "optimizer": "momentum", "grid": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
+              "optimizer": "momentum", "grid": None,
               "metric": "steps_to_tol", "start": [], "steps": 300, "seed": 0,
               "batch_size": None, "tol": 1e-3, "out": "sweep.png", "dpi": 100},
     "basins": {"surface": "himmelblau", "surface_option": [], "expr": None, "minimum": [],
@@ -43,6 +43,36 @@ DEFAULTS: dict[str, dict] = {
                "optimizer": ["gd:lr=0.01", "momentum:lr=0.01,gamma=0.9", "adam:lr=0.1"],
                "grid": 60, "steps": 200, "radius": None, "out": "basins.png", "dpi": 100},
 }
+
+#: ``sweep``'s grid when no --grid is given (``"grid": null`` in a config file), per optimizer:
+#: the hyperparameters that shape its behaviour most, over the ranges where it goes from too
+#: timid to diverging on the catalog surfaces. Two axes (a heat map) where the optimizer has a
+#: second such knob (the momentum or averaging factor), the learning rate alone (a line plot) for
+#: GD, SGD and Adagrad. An axis the --optimizer spec already fixes is left out.
+DEFAULT_GRIDS: dict[str, list[str]] = {
+    "GD": ["lr=0.001:1:30:log"],
+    "SGD": ["lr=0.001:1:30:log"],
+    "Momentum": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
+    "NAG": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
+    "Adagrad": ["lr=0.001:10:30:log"],
+    "RMSProp": ["lr=0.0001:1:30:log", "gamma=0:0.99:30"],
+    "AdaDelta": ["gamma=0:0.99:30", "eps=1e-08:0.1:30:log"],
+    "Adam": ["lr=0.0001:1:30:log", "beta1=0:0.99:30"],
+    "Nadam": ["lr=0.0001:1:30:log", "beta1=0:0.99:30"],
+}
+
+
+def default_grid(name: str, hp: dict) -> list[str]:
+    """The default ``--grid`` values of optimizer ``name`` (a class name) whose spec fixes the
+    hyperparameters ``hp``: :data:`DEFAULT_GRIDS` without the fixed axes; UsageError when the
+    spec fixes them all."""
+    grid = [g for g in DEFAULT_GRIDS[name] if g.partition("=")[0] not in hp]
+    if not grid:
+        raise UsageError(f"--optimizer fixes every hyperparameter of {name}'s default grid "
+                         f"({' '.join(DEFAULT_GRIDS[name])}); give the axes to sweep with "
+                         "--grid NAME=START:STOP:NUM[:log].")
+    return grid
+
 
 #: the metrics a sweep can colour by (``lab.METRICS``, listed here so that --help needs no NumPy)
 SWEEP_METRICS = ("final_loss", "loss_gap", "distance", "nearest_minimum", "steps_to_tol",
@@ -191,7 +221,8 @@ def _check_common(settings: dict) -> None:
 #: the type each setting must have (a config file can hold anything): a tuple of types
 _TYPES = {"out": (str,), "csv": (str, type(None)), "json": (str, type(None)),
           "expr": (str, type(None)), "bounds": (str, type(None)), "surface": (str, type(None)),
-          "surface_option": (list,), "minimum": (list,), "start": (list,), "grid": (list, int),
+          "surface_option": (list,), "minimum": (list,), "start": (list,),
+          "grid": (list, int, type(None)),
           "metric": (str,), "tol": (int, float), "radius": (int, float, type(None)),
           "batch_size": (int, type(None)), "quick": (bool,), "animation": (bool,)}
 

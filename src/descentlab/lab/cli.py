@@ -26,6 +26,7 @@ from descentlab.lab._limits import check_memory as _check_memory
 from descentlab.lab._settings import (
     _ANIMATION_SUFFIXES,
     _FIGURE_SUFFIXES,
+    DEFAULT_GRIDS,
     DEFAULTS,
     SURFACES,
     SWEEP_METRICS,
@@ -37,6 +38,7 @@ from descentlab.lab._settings import (
     _progress,
     _starts,
     _surface,
+    default_grid,
 )
 from descentlab.lab._specs import (
     UsageError,
@@ -154,13 +156,15 @@ def _print_metrics(runs, tol) -> None:
 @_guard("sweep")
 def _sweep(settings: dict, args) -> int:
     _check_suffix(settings["out"], _FIGURE_SUFFIXES)
+    name, hp = parse_optimizer(settings["optimizer"])
+    if settings["grid"] is None:  # the optimizer's own grid, printed with the settings
+        settings["grid"] = default_grid(name, hp)
     grids = [parse_grid(g) for g in settings["grid"]]
     if not 1 <= len(grids) <= 2:
         raise UsageError(f"give one or two --grid options (got {len(grids)}).")
     if len(grids) == 2 and grids[0][0] == grids[1][0]:
         raise UsageError(f"the two --grid axes sweep the same hyperparameter {grids[0][0]!r}; "
                          "give two different names (or one --grid).")
-    name, hp = parse_optimizer(settings["optimizer"])
     from descentlab import optim
 
     valid = [h.name for h in optim.lookup(name).hyperparameter_specs()]
@@ -357,9 +361,12 @@ def register(subparsers) -> None:
     # ---- sweep
     d = DEFAULTS["sweep"]
     p = subparsers.add_parser(
-        "sweep", help="heat map of a metric over a hyperparameter grid",
+        "sweep", help="a metric over a hyperparameter grid: line plot or heat map",
         description="Run one optimizer over a grid of one or two hyperparameters (one "
-        "vectorized computation) and draw a heat map of a measured metric. On a quadratic "
+        "vectorized computation) and draw a measured metric: a line plot over one "
+        "hyperparameter, a heat map over two. Without --grid each optimizer has its own "
+        "grid (Momentum and NAG: lr x gamma; Adam and Nadam: lr x beta1; RMSProp: lr x "
+        "gamma; AdaDelta: gamma x eps; GD, SGD and Adagrad: lr). On a quadratic "
         "surface (ravine, bowl) swept over lr (and gamma) for GD, SGD, Momentum or NAG, the "
         "theoretical stability limit is drawn on it (Momentum: lr = 2 (1 + gamma) / L).",
         formatter_class=fmt_cls)
@@ -368,7 +375,9 @@ def register(subparsers) -> None:
     p.add_argument("--grid", action="append", metavar="NAME=START:STOP:NUM[:log]",
                    type=_argtype(parse_grid), default=S,
                    help="a hyperparameter axis, NAME=START:STOP:NUM[:log] or NAME=V1,V2,... "
-                   f"(one or two; default {' '.join(d['grid'])})")
+                   "(one: a line plot; two: a heat map). Default: the optimizer's own grid "
+                   "without the axes its spec fixes: " + "; ".join(
+                       f"{k}: {' '.join(v)}" for k, v in DEFAULT_GRIDS.items()))
     p.add_argument("--metric", default=S,
                    help=f"metric to colour by: {', '.join(SWEEP_METRICS)} (default "
                    f"{d['metric']})")
