@@ -51,3 +51,28 @@ def test_seed_help_says_what_it_seeds(capsys):
             main([cmd, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "--surface-option seed=N" in text and "data sets" not in text
+
+
+@pytest.mark.parametrize("formula, minimum, gradient", [
+    ("x**2+y**2", "1,1", "the gradient there is (2, 2)"),  # a slope
+    ("x**2-y**2", "0,0", "the gradient there is (0, 0)"),  # a saddle
+    ("4-x**2-y**2", "0,0", "the gradient there is (0, 0)"),  # a maximum
+])
+def test_a_minimum_that_is_not_a_minimum_is_refused(formula, minimum, gradient, tmp_path,
+                                                     capsys):
+    for command in ("race", "sweep"):
+        out = tmp_path / "x.png"
+        argv = [command, "--expr", formula, "--minimum", minimum, "--steps", "2",
+                "--out", str(out), "--no-progress"]
+        assert exit_code(argv) == 2
+        err = capsys.readouterr().err
+        assert f"--minimum {minimum} is not a minimum of '{formula}'" in err
+        assert gradient in err
+        assert not out.exists()
+
+
+def test_a_minimum_given_to_two_decimals_is_accepted(tmp_path, capsys):
+    # Himmelblau's minimum at (3.584428, -1.848126), rounded
+    argv = ["race", "--expr", "(x**2+y-11)**2+(x+y**2-7)**2", "--minimum", "3.58,-1.85",
+            "--minimum", "3,2", "--dry-run"]
+    assert exit_code(argv) == 0

@@ -260,7 +260,10 @@ def _surface(settings: dict):
             kw["minima"] = [_minimum(m) for m in settings["minimum"]]
         if options:
             raise UsageError("--surface-option applies to catalog data surfaces, not to --expr.")
-        return surfaces.from_expression(settings["expr"], **kw)
+        surface = surfaces.from_expression(settings["expr"], **kw)
+        for text in settings.get("minimum") or []:
+            _check_is_minimum(surface, _minimum(text), text)
+        return surface
     if options:
         import inspect
 
@@ -278,6 +281,36 @@ def _surface(settings: dict):
     if settings.get("bounds"):
         s.bounds = _bounds(settings["bounds"])
     return s
+
+def _check_is_minimum(surface, point, text: str) -> None:
+    """Refuse a ``--minimum`` that is not a (local) minimum of the formula: J - f* would be
+    negative and steps-to-tolerance meaningless.
+
+    The test: no point on a ring of radius r = 1% of the window's diagonal around it has a lower
+    J (64 points on the ring). A true minimum passes, and so does one given to a few decimals
+    (an error under r / 2 leaves every ring point higher); a slope, a saddle or a maximum fails.
+    """
+    import numpy as np
+
+    (x0, x1), (y0, y1) = surface.bounds
+    r = 0.01 * float(np.hypot(x1 - x0, y1 - y0))
+    p = np.asarray(point, dtype=float)
+    angles = np.linspace(0.0, 2 * np.pi, 64, endpoint=False)
+    ring = p + r * np.stack([np.cos(angles), np.sin(angles)], -1)
+    with np.errstate(all="ignore"):
+        here = float(surface.value(p))
+        values = np.asarray(surface.value(ring), dtype=float)
+        g = np.asarray(surface.grad(p), dtype=float)
+    lower = np.isfinite(values) & (values < here - 1e-12 * max(1.0, abs(here)))
+    if lower.any():
+        k = int(np.argmin(np.where(lower, values, np.inf)))
+        q = np.where(np.abs(ring[k]) < 1e-9 * r, 0.0, ring[k])  # no 5e-18 for a zero
+        raise UsageError(
+            f"--minimum {text} is not a minimum of {surface.name!r}: the gradient there is "
+            f"({g[0]:.4g}, {g[1]:.4g}) and J falls from {here:.4g} to {values[k]:.4g} at "
+            f"({q[0]:.4g}, {q[1]:.4g}), {r:.3g} away. Give the point where the "
+            "formula is lowest (where its gradient is zero and J rises in every direction).")
+
 
 def _starts(settings: dict):
     return [_xy(s) for s in settings.get("start") or []] or None
