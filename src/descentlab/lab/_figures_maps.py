@@ -221,8 +221,9 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
     never-settled ones as grey bands).
 
     Cells are the distinct values of ``runs.hyperparameter(x)`` (and ``y``); a cell holding several
-    runs (seeds, starts) shows their median. For ``steps_to_tol``, cells that never settle within
-    ``tol`` are light grey and are labelled "never"; diverged cells are black whatever the metric.
+    runs (seeds, starts) shows their median. For ``steps_to_tol`` and ``first_within_tol``, cells
+    that never get within ``tol`` are light grey ("never"); diverged cells are black whatever the
+    metric.
     With ``limit`` and a quadratic surface (``surface.curvatures`` known) swept over ``lr`` (and
     ``gamma``) for GD, SGD, Momentum or NAG, the theoretical stability limit
     (:func:`stability_limit`) is drawn as a white dashed line with ``gid="stability-limit"``.
@@ -244,7 +245,8 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
     ix, iy = np.searchsorted(xs, xv_all), np.searchsorted(ys, yv_all)
     val = cols[metric].astype(float)
     div = runs.diverged_at >= 0
-    never = (val < 0) if metric == "steps_to_tol" else ~np.isfinite(val)
+    steps_metric = metric in ("steps_to_tol", "first_within_tol")  # -1: never
+    never = (val < 0) if steps_metric else ~np.isfinite(val)
     V = np.full((len(ys), len(xs)), np.nan)
     D = np.zeros((len(ys), len(xs)), dtype=bool)
     N = np.zeros((len(ys), len(xs)), dtype=bool)
@@ -263,7 +265,9 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
     ye = _edges(ys, ylog) if y else np.array([-0.5, 0.5])
     finite = V[np.isfinite(V)]
     log_values = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 20)
-    label = metric + (f" (tol {fmt(tol)})" if metric == "steps_to_tol" else "")
+    label = {"steps_to_tol": f"steps_to_tol: J-f* stays <= {fmt(tol)} from step",
+             "first_within_tol": f"first_within_tol: first step with J-f* <= {fmt(tol)}"
+             }.get(metric, metric)
     if y:
         status = np.where(D, 0, np.where(N, 1, np.nan))
         ax.pcolormesh(xe, ye, np.ma.masked_invalid(status),

@@ -43,14 +43,27 @@ def _colors(runs) -> list[str]:
     return colors
 
 
+def tolerance_phrase(m: dict, *, steps: int | None = None) -> str:
+    """When a run got within the tolerance and when it stayed there: ``"within tol from step 40"``
+    when the two steps agree, ``"first within tol at 554, stays from 858"`` when it bounced out
+    again, ``"within tol at 554, not settled"`` when it never stayed, ``"never within tol"``."""
+    first, stays = int(m["first_within_tol"]), int(m["steps_to_tol"])
+    if first < 0:
+        return "never within tol" + (f" in {steps} steps" if steps is not None else "")
+    if stays < 0:
+        return f"within tol at step {first}, not settled"
+    if stays == first:
+        return f"within tol from step {first}"
+    return f"first within tol at {first}, stays from {stays}"
+
+
 def metrics_text(m: dict, *, steps: int) -> str:
     """A short description of one run's metrics (a row of ``Runs.metrics()``)."""
     if m["diverged_at"] >= 0:
         return f"diverged at step {m['diverged_at']}"
     gap = m["loss_gap"]
     parts = [f"J-f*={fmt(gap, 2)}" if gap == gap else f"J={fmt(m['final_loss'], 3)}"]
-    parts.append(f"tol in {m['steps_to_tol']} steps" if m["steps_to_tol"] >= 0
-                 else f"not within tol in {steps}")
+    parts.append(tolerance_phrase(m, steps=steps))
     if m["oscillation"] == m["oscillation"]:
         parts.append(f"zig-zag {m['oscillation']:.2f}")
     return ", ".join(parts)

@@ -231,7 +231,8 @@ class Runs:
           tol: tolerance on J - f* for ``steps_to_tol``, in (0, inf). Default 1e-3.
           columns: ``False`` (default): a list of dicts, one per run, with the run's index,
             optimizer, hyperparameters (by name), start, seed, batch_size and the metrics
-            ``final_loss, loss_gap, distance, nearest_minimum, steps_to_tol, path_length,
+            ``final_loss, loss_gap, distance, nearest_minimum, first_within_tol (first step
+            within tol), steps_to_tol (the step from which it stays within), path_length,
             oscillation, diverged_at``. ``True``: a dict metric -> array over runs.
         """
         tol = check_in_range(tol, name="tol", owner="Runs.metrics", low=0.0, low_closed=False)

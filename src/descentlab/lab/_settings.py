@@ -75,8 +75,8 @@ def default_grid(name: str, hp: dict) -> list[str]:
 
 
 #: the metrics a sweep can colour by (``lab.METRICS``, listed here so that --help needs no NumPy)
-SWEEP_METRICS = ("final_loss", "loss_gap", "distance", "nearest_minimum", "steps_to_tol",
-                 "path_length", "oscillation", "diverged_at")
+SWEEP_METRICS = ("final_loss", "loss_gap", "distance", "nearest_minimum", "first_within_tol",
+                 "steps_to_tol", "path_length", "oscillation", "diverged_at")
 _OPERATIONAL = ("config", "save_config", "dry_run", "progress", "func", "command")
 _FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 _ANIMATION_SUFFIXES = (".gif", ".mp4")

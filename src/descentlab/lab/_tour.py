@@ -143,8 +143,9 @@ def _metric_phrase(r) -> str:
     name = f"{r['optimizer']}({hp})"
     if r["diverged_at"] >= 0:
         return f"{name}: diverged at step {r['diverged_at']}"
-    tol = (f"within tol after {r['steps_to_tol']} steps" if r["steps_to_tol"] >= 0
-           else "never within tol")
+    from descentlab.lab._figures_runs import tolerance_phrase
+
+    tol = tolerance_phrase(r)
     return (f"{name}: J-f* {fmt(r['loss_gap'], 2)}, {tol}, zig-zag index "
             f"{r['oscillation']:.2f}, path length {fmt(r['path_length'], 3)}")
 
@@ -427,8 +428,8 @@ th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 
 
 def _metrics_table(rows) -> str:
-    cols = ["lr", "gamma", "final_loss", "loss_gap", "distance", "steps_to_tol", "path_length",
-            "oscillation", "diverged_at"]
+    cols = ["lr", "gamma", "final_loss", "loss_gap", "distance", "first_within_tol",
+            "steps_to_tol", "path_length", "oscillation", "diverged_at"]
     head = "<tr><th>optimizer</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
     body = []
     for r in rows:

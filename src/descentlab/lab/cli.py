@@ -145,13 +145,15 @@ def _print_metrics(runs, tol) -> None:
     rows = runs.metrics(tol)
     labels = [run_label(runs, i) for i in range(len(runs))]
     w = max(len(s) for s in labels)
-    print(f"{'run':<{w}}  {'final J':>10} {'J-f*':>10} {'steps_to_tol':>12} "
+    print(f"{'run':<{w}}  {'final J':>10} {'J-f*':>10} {'first<=tol':>10} {'stays from':>10} "
           f"{'path':>8} {'zig-zag':>7} {'diverged':>8}")
     for label, m in zip(labels, rows, strict=True):
         print(f"{label:<{w}}  {fmt(m['final_loss'], 4):>10} {fmt(m['loss_gap'], 4):>10} "
-              f"{m['steps_to_tol']:>12} {fmt(m['path_length'], 4):>8} "
-              f"{fmt(m['oscillation'], 2):>7} {m['diverged_at']:>8}")
-    print(f"(tol: J - f* <= {fmt(tol)}; -1: never)")
+              f"{m['first_within_tol']:>10} {m['steps_to_tol']:>10} "
+              f"{fmt(m['path_length'], 4):>8} {fmt(m['oscillation'], 2):>7} "
+              f"{m['diverged_at']:>8}")
+    print(f"(tol: J - f* <= {fmt(tol)}. first<=tol: the first step within it; stays from: the "
+          "step from which it stays within (steps_to_tol); -1: never)")
 
 @_guard("sweep")
 def _sweep(settings: dict, args) -> int:

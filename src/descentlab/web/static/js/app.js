@@ -625,16 +625,19 @@ function buildPlayer() {
 }
 
 // ------------------------------------------------------------------ metrics table
-// the lab's metrics (descentlab.lab): -1 in steps_to_tol / diverged_at means "never"
+// the lab's metrics (descentlab.lab): -1 in first_within_tol / steps_to_tol / diverged_at means
+// "never". Both tolerance steps are shown: a run can get within the tolerance, bounce out and
+// settle only much later.
 const METRIC_COLUMNS = [
   ["final_loss", "final loss"],
   ["distance", "dist. to min"],
-  ["steps_to_tol", "steps to tol."],
+  ["first_within_tol", "first within tol."],
+  ["steps_to_tol", "stays within from"],
   ["oscillation", "zig-zag index"],
   ["diverged_at", "diverged at"],
   ["path_length", "path length"],
 ];
-const NEVER = { steps_to_tol: "never", diverged_at: "–", nearest_minimum: "–" };
+const NEVER = { first_within_tol: "never", steps_to_tol: "never", diverged_at: "–", nearest_minimum: "–" };
 
 function runLabel(run) {
   const hp = Object.entries(run.hyperparameters)
