@@ -8,9 +8,8 @@ import numpy as np
 def _data_boxes(ax):
     """Display-space boxes ``(x0, y0, x1, y1)`` that hold data: every drawn point of every line
     (and points along its segments), every scatter marker, and every unmasked cell of a
-    pcolormesh. Contour sets (the surface behind paths) and full-height or full-width spans are
-    background, not data; so are the axes' own artists with labels starting with "_" only when they
-    are contour lines."""
+    pcolormesh. Contour sets (the surface behind paths) and straight reference lines spanning the
+    whole axes (axhline, axvline) are background, not data."""
     from matplotlib.collections import PathCollection, QuadMesh
     from matplotlib.contour import ContourSet
 
@@ -24,7 +23,7 @@ def _data_boxes(ax):
         return pts[inside]
 
     for line in ax.get_lines():
-        if not line.get_visible() or line.get_gid() in ("axvline", "axhline"):
+        if not line.get_visible():
             continue
         xy = np.asarray(line.get_xydata(), dtype=float)
         if len(xy) == 0:
@@ -37,8 +36,8 @@ def _data_boxes(ax):
         # a vertical or horizontal reference line spanning the whole axes is a guide, not data
         xy_axes = ax.transAxes.inverted().transform(pts[np.isfinite(pts).all(axis=1)]) \
             if len(pts) else pts
-        if len(xy_axes) and (np.ptp(xy_axes[:, 0]) < 1e-9 and xy_axes[:, 1].min() <= 0
-                             and xy_axes[:, 1].max() >= 1):
+        if len(xy_axes) and any(np.ptp(xy_axes[:, a]) < 1e-9 and xy_axes[:, 1 - a].min() <= 0
+                                and xy_axes[:, 1 - a].max() >= 1 for a in (0, 1)):
             continue
         for p in keep(pts):
             boxes.append((p[0] - 1, p[1] - 1, p[0] + 1, p[1] + 1))
@@ -67,9 +66,12 @@ def _label_boxes(ax, renderer):
     legend = ax.get_legend()
     if legend is not None and legend.get_visible():
         out.append(("legend", legend.get_window_extent(renderer)))
+    from matplotlib.text import Text
+
     for text in ax.texts:
         if text.get_visible() and text.get_text().strip():
-            out.append((f"text {text.get_text()[:30]!r}", text.get_window_extent(renderer)))
+            # the text and its box only: an annotation's arrow may cross data to point at it
+            out.append((f"text {text.get_text()[:30]!r}", Text.get_window_extent(text, renderer)))
     return out
 
 

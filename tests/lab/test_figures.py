@@ -160,6 +160,23 @@ def test_ravine_momentum_damps_the_zigzag():
                                          or mom["steps_to_tol"] < sgd["steps_to_tol"])
 
 
+def test_ravine_shows_the_damping_against_the_step():
+    """The caption's claim is visible: a panel of y against the step, where Momentum's swings
+    across the ravine die out sooner than SGD's (the paths panel alone showed the opposite)."""
+    fig = R.plot_ravine()
+    ax = fig.axes[1]
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    runs = run("ravine", [("sgd", {"lr": 0.19}), ("momentum", {"lr": 0.19, "gamma": 0.7})],
+               steps=150)
+    for i in range(2):
+        np.testing.assert_array_equal(lines[f"y:{i}"].get_ydata(), runs.trajectories[:, i, 1])
+    # by hand: the last step where |y| is at least 1% of |y0| = 2, plus one
+    y = np.abs(runs.trajectories[:, :, 1])
+    expected = [int(np.nonzero(y[:, i] > 0.02)[0].max()) + 1 for i in range(2)]
+    assert fig.measured["y_settled"] == expected
+    assert expected[1] < expected[0]
+
+
 def test_race_legend_sits_outside_both_panels():
     from descentlab.lab._tour import RACE
 

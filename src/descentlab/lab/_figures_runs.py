@@ -167,6 +167,18 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
     return fig
 
 
+def legend_below(fig, paths_ax, loss_ax, *, ncols: int, fontsize: float = 8):
+    """One legend under both panels, outside the axes: each run's entry from ``paths_ax`` (its
+    label carries the metrics) and the tolerance line from ``loss_ax``."""
+    handles, labels = paths_ax.get_legend_handles_labels()
+    for h, lab in zip(*loss_ax.get_legend_handles_labels(), strict=True):
+        if not str(h.get_gid()).startswith("run:"):  # the tolerance line
+            handles.append(h)
+            labels.append(lab)
+    return fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
+                      fontsize=fontsize, frameon=False, handlelength=2.2, columnspacing=2.5)
+
+
 def plot_race(runs, *, tol: float = 1e-3, title: str | None = None, bounds=None):
     """Paths on contours (left) and loss vs step (right), side by side, with one legend below
     both panels: each run's label and metrics (as :func:`plot_paths` writes them) and the
@@ -179,13 +191,7 @@ def plot_race(runs, *, tol: float = 1e-3, title: str | None = None, bounds=None)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.35, 1])
     plot_paths(runs, ax=ax1, tol=tol, bounds=bounds, legend=False)
     plot_loss_vs_step(runs, ax=ax2, tol=tol, legend=False)
-    handles, labels = ax1.get_legend_handles_labels()  # one line per run, metrics in the label
-    for h, lab in zip(*ax2.get_legend_handles_labels(), strict=True):
-        if not str(h.get_gid()).startswith("run:"):  # the tolerance line
-            handles.append(h)
-            labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=8,
-               frameon=False, handlelength=2.2, columnspacing=2.5)
+    legend_below(fig, ax1, ax2, ncols=ncols, fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
@@ -320,11 +326,42 @@ def plot_ravine(surface=None, *, optimizers=(("sgd", {"lr": 0.19}),
     alternating y-gradients away (per-step factor |z| = sqrt(0.7) = 0.84 across) and accumulates
     the consistent x-gradients (0.92 per step along). The legend gives each run's zig-zag index
     and steps to ``tol``; ``fig.measured["metrics"]`` has them all.
+
+    Three panels: the paths, the position across the ravine y against the step, and J - f*.
+    The middle panel is where the damping shows: in the paths panel Momentum's swings look
+    longer because it travels further along x per swing, while against the step they die out
+    sooner (``fig.measured["y_settled"]``: per run, the step from which |y| stays under 1% of
+    its start value; -1: never within the run).
     """
     from descentlab import surfaces
 
     surface = surfaces.get("ravine") if surface is None else surface
     runs = _run(surface, list(optimizers), starts=start, steps=steps)
-    fig = plot_race(runs, tol=tol, title=f"SGD vs Momentum in the ravine ({surface.formula}, "
-                    f"{steps} steps)")
+    ncols = 2 if len(runs) > 1 else 1
+    fig = new_figure(figsize=(14, 5.0 + 0.19 * -(-(len(runs) + 1) // ncols)))
+    ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.35, 1, 1])
+    plot_paths(runs, ax=ax1, tol=tol, legend=False)
+    colors = _colors(runs)
+    y = runs.trajectories[:, :, 1]
+    band = 0.01 * np.abs(y[0])
+    t = np.arange(runs.steps + 1)
+    settled = []
+    for i in range(len(runs)):
+        ax2.plot(t, y[:, i], color=colors[i], lw=1.3, gid=f"y:{i}")
+        out = ~(np.abs(y[:, i]) <= band[i])  # NaN counts as out
+        settled.append(-1 if out[-1] else int(np.max(np.nonzero(out)[0], initial=-1) + 1))
+        if settled[-1] >= 0:
+            ax2.axvline(settled[-1], color=colors[i], ls=":", lw=1.2,
+                        label=f"|y| < 1% of its start from step {settled[-1]}")
+    ax2.axhline(0.0, color="black", lw=0.6)
+    if max(settled) > 0:  # the swings, not the flat tail after them
+        ax2.set_xlim(0, min(runs.steps, int(1.6 * max(settled)) + 1))
+    ax2.set(xlabel="step", ylabel="y (across the ravine)",
+            title="Across the ravine: y vs step")
+    ax2.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, -0.16), frameon=False)
+    plot_loss_vs_step(runs, ax=ax3, tol=tol, legend=False)
+    legend_below(fig, ax1, ax3, ncols=ncols, fontsize=8)
+    fig.suptitle(f"SGD vs Momentum in the ravine ({surface.formula}, {steps} steps)",
+                 fontsize=11)
+    measured(fig, y_settled=settled)
     return fig
