@@ -411,13 +411,15 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
 
     One run with ``record_state=True``. Panels: (1) the path on the contours; (2) the state
     buffers named by the lecture's symbols (Momentum/NAG ``v``; Adagrad/RMSProp ``G``; AdaDelta
-    ``G``, ``s``; Adam/Nadam ``m``, ``v``), each axis separately, on a symmetric log scale;
+    ``G``, ``s``; Adam/Nadam ``m``, ``v``), each axis separately, as magnitudes on a log scale
+    (a symmetric-log axis drew a kink where a curve crossed its linear range, at step ~83 of
+    Momentum's v[x] on the ravine, which students read as an event; the sign is in the path);
     (3) the per-axis effective step size -(theta_{t+1} - theta_t) / g_t, the learning rate a
     plain GD step would need to make the same move (``Runs.states["step_size"]``: lr for GD,
     lr / sqrt(G + eps) for Adagrad, ...; negative when momentum carries the step against the
-    current gradient, so absolute values are drawn, log scale); (4) the gradient components and
-    J - f*. Default: Adam (lr 0.1) on the ravine, where the per-axis step size shows Adam
-    stepping far more boldly along the flat axis than along the steep one.
+    current gradient, so absolute values are drawn, log scale); (4) the gradient components'
+    magnitudes and J - f*, log scales. Default: Adam (lr 0.1) on the ravine, where the per-axis
+    step size shows Adam stepping far more boldly along the flat axis than along the steep one.
 
     ``fig.measured`` holds the final buffers and the median effective step size per axis.
     """
@@ -436,13 +438,13 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
                and np.isfinite(st[k][:, 0]).any()]
     for k, b in enumerate(buffers):
         for axis, ls in ((0, "-"), (1, "--")):
-            a2.plot(t, st[b][:, 0, axis], ls, color=f"C{k}", lw=1.3,
-                    label=f"{b}[{'xy'[axis]}]", gid=f"state:{b}:{axis}")
+            a2.plot(t, _magnitude(st[b][:, 0, axis]), ls, color=f"C{k}", lw=1.3,
+                    label=f"|{b}[{'xy'[axis]}]|", gid=f"state:{b}:{axis}")
     if buffers:
-        _symlog(a2, _linthresh(*(st[b][:, 0] for b in buffers)))
+        a2.set_yscale("log")
         a2.legend(fontsize=8)
-        a2.set_title(f"{name}'s state buffers ({', '.join(buffers)}) after each step",
-                     fontsize=10)
+        a2.set_title(f"{name}'s state buffers ({', '.join(buffers)}) after each step, "
+                     "magnitude", fontsize=10)
     else:
         a2.text(0.5, 0.5, f"{name} keeps no state buffer:\nthe step is -lr * g",
                 ha="center", va="center", transform=a2.transAxes)
@@ -463,9 +465,10 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
     a3.legend(fontsize=8)
     g = st["grad"][:, 0]
     for axis, ls in ((0, "-"), (1, "--")):
-        a4.plot(t, g[:, axis], ls, color="C2", lw=1, label=f"g[{'xy'[axis]}]")
-    _symlog(a4, _linthresh(g))
-    a4.set(xlabel="step", ylabel="gradient", title="Gradient used at each step and J - f*")
+        a4.plot(t, _magnitude(g[:, axis]), ls, color="C2", lw=1, label=f"|g[{'xy'[axis]}]|",
+                gid=f"grad:{axis}")
+    a4.set_yscale("log")
+    a4.set(xlabel="step", ylabel="|gradient|", title="Gradient used at each step and J - f*")
     fstar = surface.minimum_value
     if fstar == fstar:
         a5 = a4.twinx()
@@ -483,24 +486,8 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
     return fig
 
 
-def _symlog(ax, linthresh: float) -> None:
-    """A symlog y axis whose nonzero tick labels inside the linear range +-linthresh are left out:
-    they would sit on top of the label 0 (the linear range is drawn one decade high)."""
-    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
-
-    ax.set_yscale("symlog", linthresh=linthresh)
-    sci = LogFormatterSciNotation(linthresh=linthresh)
-
-    def label(y, pos):
-        if y == 0:
-            return "0"
-        return "" if abs(y) <= linthresh * (1 + 1e-6) else sci(y, pos)
-
-    ax.yaxis.set_major_formatter(FuncFormatter(label))
-
-
-def _linthresh(*arrays) -> float:
-    """The linear range of a symlog axis: the power of 10 at or below 1e-3 of the largest
-    magnitude shown (a power of 10, so that the decade ticks start cleanly at its edge)."""
-    top = max((float(np.nanmax(np.abs(a))) for a in arrays if np.isfinite(a).any()), default=1.0)
-    return 10.0 ** np.floor(np.log10(max(top * 1e-3, 1e-300)))
+def _magnitude(values):
+    """``|values|`` for a log axis: exact zeros (a buffer before its first step) become NaN,
+    left undrawn rather than sent to the bottom of the axis."""
+    a = np.abs(np.asarray(values, dtype=float))
+    return np.where(a > 0, a, np.nan)
