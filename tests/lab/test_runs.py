@@ -63,7 +63,9 @@ def test_mixed_optimizers_in_one_call_keep_their_order_and_results():
              ("adam", {"lr": [0.05, 0.1]})]
     r = lab.run(s, specs, np.array([[0.0, 0.0], [-1.0, 1.0]]), steps=40)
     labels = [r.label(i) for i in range(len(r))]
-    assert labels == ["Adam()", "Adam()", "GD()", "GD()", "Momentum(lr=0.002, gamma=0.8)",
+    # lr and gamma always (a default run is not "Adam()"), other hyperparameters when changed
+    assert labels == ["Adam(lr=0.001)", "Adam(lr=0.001)", "GD(lr=0.01)", "GD(lr=0.01)",
+                      "Momentum(lr=0.002, gamma=0.8)",
                       "Momentum(lr=0.002, gamma=0.8)", "Adam(lr=0.05)", "Adam(lr=0.05)",
                       "Adam(lr=0.1)", "Adam(lr=0.1)"]
     for i in range(len(r)):

@@ -4,6 +4,7 @@ the window, and a tap on the plot sets the start (headless Chromium, touch emula
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from test_web_browser import ARTIFACTS, settled, wait_until
@@ -86,3 +87,40 @@ def test_the_page_fits_and_a_tap_sets_the_start(sized_page, live_server):
     assert starts[0][0] == pytest.approx(target[0], abs=0.01 * (x1 - x0))
     assert starts[0][1] == pytest.approx(target[1], abs=0.01 * (y1 - y0))
     assert page.errors == []
+
+
+def test_a_diverging_run_does_not_flatten_the_loss_chart(page, live_server):
+    """GD at lr 0.01 diverges on Rosenbrock (its loss reaches ~1e7 before the run is stopped);
+    the chart's axis ends one decade above the largest starting loss and marks the run."""
+    page.goto(live_server.url + "/#s=rosenbrock&p=-1.2,1&o=GD(lr=0.01);Adam(lr=0.05)&n=200")
+    r = settled(page)
+    runs = json.loads(r["metrics"])
+    assert runs["diverged_at"][0] >= 0 and runs["diverged_at"][1] < 0
+    losses = json.loads(r["losses"])
+    finite = [v for row in losses for v in row if v is not None]
+    start = max(losses[0])
+    chart = page.locator("#loss-chart")
+    low, high = json.loads(chart.get_attribute("data-yrange"))
+    assert max(finite) > 1e3 * start  # the divergence would have set the scale
+    assert high <= 10 ** (math.ceil(math.log10(10 * start)))
+    assert chart.get_attribute("data-clipped") == "1"
+    ARTIFACTS.mkdir(exist_ok=True)
+    chart.screenshot(path=str(ARTIFACTS / "loss-chart-diverging.png"))
+
+
+def test_a_gif_over_the_limit_says_how_to_get_under_it(page, live_server):
+    """3 runs x 5000 steps = 15,000 run-steps, over the GIF's 10,000: the page names the limit,
+    the steps that fit (3,333) and the number of runs that fit (2), and sends nothing."""
+    page.goto(live_server.url + "/#s=ravine&o=GD(lr=0.01);Momentum(lr=0.01,gamma=0.9);"
+              "Adam(lr=0.1)&n=5000")
+    settled(page)
+    limit = json.loads(page.evaluate("() => fetch('/api/limits').then(r => r.text())"))[
+        "max_gif_run_steps"]
+    assert limit == 10_000
+    gif_requests = []
+    page.on("request", lambda r: gif_requests.append(r.url) if "/export/gif" in r.url else None)
+    page.locator("#export-gif").click()
+    text = page.locator("#message").inner_text()
+    assert "limited to 10,000 run-steps" in text and "3 runs x 5,000 steps make 15,000" in text
+    assert "Lower the steps to 3,333 or fewer" in text and "keep 2 runs" in text
+    assert gif_requests == []

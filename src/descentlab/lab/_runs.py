@@ -213,12 +213,15 @@ class Runs:
 
     # ------------------------------------------------------------------ read-outs
     def label(self, i: int) -> str:
-        """A legend label: the optimizer and the hyperparameters that differ from its defaults."""
+        """A legend label: the optimizer, its learning rate and momentum factor (always, when it
+        has them: a default run reads ``NAG(lr=0.01, gamma=0.9)``, not ``NAG()``) and every other
+        hyperparameter that differs from its default."""
         m = self.meta[i]
         defaults = {h.name: h.default for h in optim.lookup(m["optimizer"]).hyperparameter_specs()}
-        changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in m["hyperparameters"].items() if v != defaults[k]]
-        return f"{m['optimizer']}({', '.join(changed)})"
+        shown = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                 for k, v in m["hyperparameters"].items()
+                 if k in ("lr", "gamma") or v != defaults[k]]
+        return f"{m['optimizer']}({', '.join(shown)})"
 
     def hyperparameter(self, name: str) -> np.ndarray:
         """The hyperparameter ``name`` of every run, shape (runs,) (NaN where not applicable)."""

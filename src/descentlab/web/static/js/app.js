@@ -795,6 +795,22 @@ function exportPng() {
 async function exportServer(kind) {
   if (!app.request) return;
   const button = $(`export-${kind}`);
+  if (kind === "gif") {
+    // the server refuses a GIF over its run-step limit: say so here, with the way under it
+    const limit = app.catalog.limits.max_gif_run_steps;
+    const runs = app.request.optimizers.length * app.request.starts.length;
+    const steps = app.request.steps;
+    if (runs * steps > limit) {
+      const fit = Math.floor(limit / runs);
+      const fewer = Math.floor(limit / steps);
+      showMessage(`A GIF is limited to ${limit.toLocaleString("en")} run-steps (runs x steps); `
+        + `these ${runs} runs x ${steps.toLocaleString("en")} steps make `
+        + `${(runs * steps).toLocaleString("en")}. Lower the steps to ${fit.toLocaleString("en")} or fewer`
+        + (fewer >= 1 ? `, or keep ${fewer} run${fewer > 1 ? "s" : ""} (optimizers x start points)` : "")
+        + ".");
+      return;
+    }
+  }
   button.disabled = true;
   showMessage(kind === "gif" ? "Rendering the GIF on the server…" : "Preparing the CSV…", "info");
   try {
