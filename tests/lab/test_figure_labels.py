@@ -4,6 +4,7 @@ figure_checks.assert_no_label_over_data), and lines that coincide stay distingui
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from figure_checks import assert_no_label_over_data
 
 from descentlab.lab import _figures_lecture as L
@@ -72,3 +73,19 @@ def test_animation_counter_and_legend_stay_off_the_curves(monkeypatch, tmp_path)
     # the legend fits the figure: nothing cut off at the sides
     lb = legend.get_window_extent(renderer)
     assert lb.x0 >= 0 and lb.x1 <= fig.bbox.width
+
+
+def _tour_sections():
+    from descentlab.lab import _tour
+
+    return [s for s in _tour.sections() if s.kind == "png"]
+
+
+@pytest.mark.parametrize("section", _tour_sections(), ids=lambda s: s.key)
+def test_no_tour_figure_has_a_label_over_its_data(section):
+    """Every figure of the tour (quick settings): no legend and no annotation box covers a drawn
+    point, line or cell (minibatch_cloud's legend sat on the cloud of SGD steps, nesterov's
+    'theta' on the warm-up path)."""
+    from descentlab.lab import _tour
+
+    assert_no_label_over_data(section.build(_tour.TourSettings(quick=True)))

@@ -390,7 +390,8 @@ def plot_nesterov_step(surface=None, *, start=(-1.0, -1.0), lr: float = 0.003,
         ax.plot(path[:, 0], path[:, 1], "o-", color="#777777", ms=3, lw=1,
                 label=f"{len(path) - 1} Momentum warm-up steps")
         ax.plot(*theta, "ko", ms=6, zorder=6)
-        ax.annotate("theta", theta, xytext=(-14, 8), textcoords="offset points", fontsize=9)
+        ax.annotate("theta", theta, xytext=(-8, 0), textcoords="offset points", fontsize=9,
+                    ha="right", va="center")  # left of the point, off the warm-up path
         if ax is axes[0]:
             _arrow(ax, theta, theta + momentum, "#ff7f0e", "momentum", "momentum  -gamma v")
             _arrow(ax, theta, theta - lr * g_here, "#2ca02c", "gradient",

@@ -263,7 +263,7 @@ def plot_minibatch_cloud(surface=None, *, lr: float = 0.03, batch_size: int = 10
     # the SGD run needs minibatches: run it separately (batch_size applies to every run of a call)
     sgd = _run(surface, ("sgd", {"lr": lr}), steps=steps, seed=seed, batch_size=batch_size)
     gd = runs.subset([0])
-    fig = new_figure(figsize=(13, 5.2))
+    fig = new_figure(figsize=(13, 5.8))
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
     rng = np.random.default_rng(seed + 1)
     clouds, shown = [], [_finite_prefix(r.trajectories[:, 0]) for r in (gd, sgd)]
@@ -296,7 +296,9 @@ def plot_minibatch_cloud(surface=None, *, lr: float = 0.03, batch_size: int = 10
         L = r.losses[:, 0] - surface.minimum_value
         ax2.semilogy(np.arange(len(L)), np.maximum(L, 1e-16), color=color, label=name)
     ax1.plot([], [], color="black", lw=1.5, label="full-batch step (arrow)")
-    ax1.legend(fontsize=8, loc="lower right")
+    # under the axes: inside, it sat on the cloud of possible SGD steps
+    ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2,
+               frameon=False)
     ax1.set(xlabel="slope w", ylabel="intercept b",
             title=f"GD vs SGD at lr={lr:g} on {surface.name}")
     ax2.axhline(tol, color="#777777", ls="--", lw=0.8, label=f"tol {fmt(tol)}")
