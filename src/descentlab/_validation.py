@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Interval", "check_in_range", "check_same_shape", "interval_text"]
+__all__ = ["Interval", "check_in_range", "check_int", "check_same_shape", "interval_text"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,30 @@ def check_in_range(
         )
     arr.setflags(write=False)
     return arr
+
+
+def check_int(value, *, name: str, owner: str, low: int | None = None,
+              high: int | None = None) -> int:
+    """Return ``value`` as a Python int if it is an integer (not a bool, not a float such as 2.0)
+    in ``[low, high]`` (``None``: unbounded); else raise ValueError in this module's format.
+
+    The lab's settings and ``lab.run`` both check their integers here.
+
+    >>> check_int(3, name="--fps", owner="descentlab race", low=1, high=50)
+    3
+    >>> check_int(0, name="n", owner="f", low=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'n' parameter of f must be an integer in the range [1, inf). Got 0 instead.
+    """
+    ok = (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+          and (low is None or value >= low) and (high is None or value <= high))
+    if not ok:
+        lo = "(-inf" if low is None else f"[{low}"
+        hi = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"The {name!r} parameter of {owner} must be an integer in the range "
+                         f"{lo}, {hi}. Got {value!r} instead.")
+    return int(value)
 
 
 def check_same_shape(a, b, *, name_a: str, name_b: str, owner: str) -> None:

@@ -160,6 +160,23 @@ def test_ravine_momentum_damps_the_zigzag():
                                          or mom["steps_to_tol"] < sgd["steps_to_tol"])
 
 
+def test_ravine_shows_the_damping_against_the_step():
+    """The caption's claim is visible: a panel of y against the step, where Momentum's swings
+    across the ravine die out sooner than SGD's (the paths panel alone showed the opposite)."""
+    fig = R.plot_ravine()
+    ax = fig.axes[1]
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    runs = run("ravine", [("sgd", {"lr": 0.19}), ("momentum", {"lr": 0.19, "gamma": 0.7})],
+               steps=150)
+    for i in range(2):
+        np.testing.assert_array_equal(lines[f"y:{i}"].get_ydata(), runs.trajectories[:, i, 1])
+    # by hand: the last step where |y| is at least 1% of |y0| = 2, plus one
+    y = np.abs(runs.trajectories[:, :, 1])
+    expected = [int(np.nonzero(y[:, i] > 0.02)[0].max()) + 1 for i in range(2)]
+    assert fig.measured["y_settled"] == expected
+    assert expected[1] < expected[0]
+
+
 def test_race_legend_sits_outside_both_panels():
     from descentlab.lab._tour import RACE
 
@@ -280,7 +297,24 @@ def test_inspector_state_and_step_size():
     (sx,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "step_size:0"]
     assert np.allclose(sx.get_data()[1][:30], np.array(steps)[:, 0], rtol=1e-9)
     (mx,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "state:m:0"]
-    assert mx.get_data()[1][-1] == pytest.approx(m[0], rel=1e-9)
+    assert mx.get_data()[1][-1] == pytest.approx(abs(m[0]), rel=1e-9)
+
+
+def test_inspector_draws_magnitudes_on_log_axes_without_symlog_kinks():
+    """A symlog axis bent Momentum's v[x] at step ~83 where it crossed the linear range; the
+    state and gradient panels now draw |value| on plain log axes, the value itself unchanged."""
+    fig = M.plot_inspector("ravine", ("momentum", {"lr": 0.19, "gamma": 0.7}), steps=150)
+    runs = run("ravine", ("momentum", {"lr": 0.19, "gamma": 0.7}), steps=150, record_state=True)
+    lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid()}
+    st = runs.states
+    for gid, ref in (("state:v:0", st["v"][:, 0, 0]), ("grad:0", st["grad"][:, 0, 0])):
+        ax = lines[gid].axes
+        assert ax.get_yscale() == "log"
+        drawn = lines[gid].get_ydata()
+        ok = np.abs(ref) > 0
+        np.testing.assert_array_equal(drawn[ok], np.abs(ref[ok]))
+        assert np.isnan(drawn[~ok]).all()
+    assert all(ax.get_yscale() != "symlog" for ax in fig.axes)
 
 
 def test_inspector_gd_has_no_state():

@@ -57,6 +57,34 @@ def test_steps_to_tolerance_means_settled():
     assert _metrics.steps_to_tolerance(losses, math.nan, 1e-3).tolist() == [-1, -1, -1, -1]
 
 
+def test_first_within_tolerance_is_the_first_touch():
+    """Read by hand from the table above: run 0 first touches tol at step 2, run 1 at step 1
+    (it leaves and settles from 3), run 2 at step 3 (and leaves: steps_to_tol -1), run 3
+    never."""
+    losses = np.array([
+        [5.0, 5.0, 5.0, 0.1],
+        [1.0, 0.0005, 1.0, 0.1],
+        [0.0005, 1.0, 1.0, 0.1],
+        [0.0001, 0.0001, 0.0002, 0.1],
+    ])
+    assert _metrics.first_within_tolerance(losses, 0.0, 1e-3).tolist() == [2, 1, 3, -1]
+    assert _metrics.steps_to_tolerance(losses, 0.0, 1e-3).tolist() == [2, 3, 3, -1]
+    assert _metrics.first_within_tolerance(losses, math.nan, 1e-3).tolist() == [-1] * 4
+    cols = _metrics.compute(np.zeros((4, 4, 2)), losses, np.full(4, -1), minima=[[0, 0]],
+                            minimum_value=0.0, bounds=((-1, 1), (-1, 1)), tol=1e-3)
+    assert cols["first_within_tol"].tolist() == [2, 1, 3, -1]
+
+
+def test_nadam_on_rosenbrock_reaches_the_tolerance_before_it_stays():
+    """The issue's case: the two steps differ, and every place that prints metrics shows both."""
+    from descentlab.lab._figures_runs import tolerance_phrase
+
+    r = lab.run("rosenbrock", ("nadam", {"lr": 0.1}), steps=1000).metrics()[0]
+    assert (r["first_within_tol"], r["steps_to_tol"]) == (554, 858)  # the README's numbers
+    assert tolerance_phrase(r) == (f"first within tol at {r['first_within_tol']}, stays from "
+                                   f"{r['steps_to_tol']}")
+
+
 def test_nearest_minimum():
     minima = np.array([[3.0, 2.0], [-3.0, -3.0]])
     idx, d = _metrics.nearest_minimum(np.array([[3.0, 2.5], [-2.0, -3.0], [np.nan, 0.0]]), minima)

@@ -73,7 +73,9 @@ def test_mixed_optimizers_in_one_call_keep_their_order_and_results():
              ("adam", {"lr": [0.05, 0.1]})]
     r = lab.run(s, specs, np.array([[0.0, 0.0], [-1.0, 1.0]]), steps=40)
     labels = [r.label(i) for i in range(len(r))]
-    assert labels == ["Adam()", "Adam()", "GD()", "GD()", "Momentum(lr=0.002, gamma=0.8)",
+    # lr and gamma always (a default run is not "Adam()"), other hyperparameters when changed
+    assert labels == ["Adam(lr=0.001)", "Adam(lr=0.001)", "GD(lr=0.01)", "GD(lr=0.01)",
+                      "Momentum(lr=0.002, gamma=0.8)",
                       "Momentum(lr=0.002, gamma=0.8)", "Adam(lr=0.05)", "Adam(lr=0.05)",
                       "Adam(lr=0.1)", "Adam(lr=0.1)"]
     for i in range(len(r)):
@@ -353,9 +355,9 @@ def test_subset_and_repr():
     ({"optimizers": 3}, "an optimizer spec is a name"),
     ({"starts": np.zeros((2, 3))}, r"starts must have shape \(k, 2\)"),
     ({"starts": np.array([[np.nan, 0.0]])}, "must be finite"),
-    ({"steps": -1}, "'steps' parameter of lab.run must be an integer >= 0"),
+    ({"steps": -1}, "'steps' parameter of lab.run must be an integer in the range \\[0, inf\\)"),
     ({"batch_size": 4}, "batch_size needs a data surface"),
-    ({"seed": -1}, "'seed' parameter of lab.run must be an integer >= 0"),
+    ({"seed": -1}, "'seed' parameter of lab.run must be an integer in the range \\[0, inf\\)"),
     ({"divergence_bound": 0.5}, "'divergence_bound' parameter of lab.run"),
     ({"surface": "nope"}, "Unknown surface 'nope'"),
 ])

@@ -79,7 +79,8 @@ def assert_page_matches_lab(page, r: dict):
     np.testing.assert_array_equal(np.array(json.loads(r["losses"]), dtype=float), runs.losses)
     shown = json.loads(r["metrics"])
     expected = runs.metrics(request["tolerance"], columns=True)
-    for key in ("final_loss", "steps_to_tol", "oscillation", "diverged_at", "distance"):
+    for key in ("final_loss", "first_within_tol", "steps_to_tol", "oscillation", "diverged_at",
+                "distance"):
         np.testing.assert_array_equal(np.array(shown[key], dtype=float),
                                       expected[key].astype(float), key)
     # the metrics table shows the same numbers (rounded to 4 significant digits)

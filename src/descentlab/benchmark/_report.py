@@ -1,12 +1,29 @@
-"""The HTML report: one self-contained file (PNG figures inlined as data URIs, no remote assets)."""
+"""The HTML report: one self-contained file (PNG figures inlined as data URIs, no remote assets).
+
+Decisions:
+
+* The heat map colours each cell by its ratio to the problem's best mean, on one fixed scale for
+  every problem (1x to 3x and beyond, log-spaced): a colour means the same gap everywhere, and a
+  cell tied with the best (overlapping 95% intervals, starred) is drawn in the best colour
+  whatever its mean. (Min-max per problem drew statistically tied cells as extremes.)
+* Curves: each descentlab optimizer has its colour from the lab's figures (one hue each); the
+  torch:* reference rows take their descentlab counterpart's hue, dashed.
+* The page fits a 1280 px window: figures scale to the text width, wide tables scroll inside
+  their own box.
+* ``performance.json`` next to the report keeps the last performance line of an invocation that
+  ran trials; a re-run that finds every trial in the store says so and repeats that line, rather
+  than "0 trials per minute".
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
+import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -25,11 +42,18 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _colors(names):
-    import matplotlib
+def _styles(names) -> dict:
+    """``name -> {"color", "ls"}``: the lab's colour of each optimizer; a ``torch:NAME`` row
+    shares NAME's colour, dashed; other names cycle through tab10 after the lab's colours."""
+    from descentlab.lab._figures_common import optimizer_color
 
-    cmap = matplotlib.colormaps["tab20"]
-    return {n: cmap(i % 20) for i, n in enumerate(names)}
+    out, extra = {}, 0
+    for n in names:
+        base = n.split(":", 1)[1] if n.startswith("torch:") else n
+        color = optimizer_color(base, extra)
+        out[n] = {"color": color, "ls": "--" if n.startswith("torch:") else "-"}
+        extra += 1
+    return out
 
 
 def _grid(n):
@@ -37,7 +61,7 @@ def _grid(n):
 
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows + 0.8), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.6 * rows + 1.2), squeeze=False,
                              layout="constrained")
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -51,12 +75,12 @@ def _legend(fig, axes) -> None:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, h)
     fig.legend(list(seen.values()), list(seen), loc="outside lower center",
-               ncol=min(9, len(seen)), fontsize=8)
+               ncol=min(6, len(seen)), fontsize=10)
 
 
 def _learning_curves(A: Analysis, ruleset: str) -> str:
     s = A.settings
-    colors = _colors(s.optimizers)
+    styles = _styles(s.optimizers)
     fig, axes = _grid(len(s.problems))
     for ax, p in zip(axes, s.problems, strict=True):
         for o in s.optimizers_for(p):
@@ -71,8 +95,8 @@ def _learning_curves(A: Analysis, ruleset: str) -> str:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
                 med, lo, hi = np.nanmedian(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
-            ax.plot(x, med, color=colors[o], label=o, lw=1.4)
-            ax.fill_between(x, lo, hi, color=colors[o], alpha=0.15, lw=0)
+            ax.plot(x, med, color=styles[o]["color"], ls=styles[o]["ls"], label=o, lw=1.5)
+            ax.fill_between(x, lo, hi, color=styles[o]["color"], alpha=0.12, lw=0)
         ax.set_yscale("log")
         ax.set_title(p, fontsize=10)
         ax.set_xlabel("step (= epoch, exact gradient)" if p.startswith("quadratic") else "epoch")
@@ -87,7 +111,7 @@ def _lr_curves(A: Analysis) -> str | None:
     s = A.settings
     if "lr-grid" not in s.rulesets:
         return None
-    colors = _colors(s.optimizers)
+    styles = _styles(s.optimizers)
     fig, axes = _grid(len(s.problems))
     for ax, p in zip(axes, s.problems, strict=True):
         metric = None
@@ -103,9 +127,11 @@ def _lr_curves(A: Analysis) -> str | None:
             _, c0 = A.curves[("lr-grid", p, o)]
             cap = 10.0 * float(np.nanmax(c0["val_metric"][:, 0]))  # 10 x the starting value
             ok = np.isfinite(sc) & (sc <= cap)
-            ax.plot(lr[ok], sc[ok], marker="o", ms=2.5, color=colors[o], label=o, lw=1.1)
+            st = styles[o]
+            ax.plot(lr[ok], sc[ok], marker="o", ms=2.5, color=st["color"], ls=st["ls"], label=o,
+                    lw=1.2)
             if (~ok).any():
-                ax.plot(lr[~ok], np.full(int((~ok).sum()), cap), "x", color=colors[o], ms=4)
+                ax.plot(lr[~ok], np.full(int((~ok).sum()), cap), "x", color=st["color"], ms=4)
         ax.set_xscale("log")
         if metric == "error":
             ax.set_ylim(0, 1.05)
@@ -128,14 +154,15 @@ def _profiles(A: Analysis) -> str:
     rulesets = list(dict.fromkeys(r for _, r in keys))
     fig, axes = plt.subplots(len(costs), len(rulesets), squeeze=False, layout="constrained",
                              figsize=(5.5 * len(rulesets), 3.6 * len(costs) + 0.8))
-    colors = _colors(A.settings.optimizers)
+    styles = _styles(A.settings.optimizers)
     for ax, (cost, rs) in zip(axes.flat, [(c, r) for c in costs for r in rulesets], strict=True):
         taus, rho = A.profiles[(cost, rs)]
         tmax = max(2.0, float(taus[-1]) * 1.1)
         for o, r in rho.items():
             xs = np.concatenate([taus, [tmax]])
             ys = np.concatenate([r, [r[-1]]])
-            ax.step(xs, ys, where="post", label=o, color=colors.get(o), lw=1.3)
+            st = styles.get(o, {"color": None, "ls": "-"})
+            ax.step(xs, ys, where="post", label=o, color=st["color"], ls=st["ls"], lw=1.4)
         ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(f"tau ({cost} / the best optimizer's)")
@@ -145,42 +172,70 @@ def _profiles(A: Analysis) -> str:
     return _png(fig)
 
 
-def _heatmap(A: Analysis, ruleset: str) -> str:
-    import matplotlib.pyplot as plt
+#: the heat map's fixed colour scale: ratio to the problem's best mean, 1x (best) to this
+HEAT_MAX_RATIO = 3.0
 
+
+def heat_ratios(A: Analysis, ruleset: str):
+    """``(problems, optimizers, ratio, text)``: each cell's mean test metric divided by its
+    problem's best mean (1.0 for the best and for every cell tied with it), NaN where a cell has
+    no row or no finite mean; ``text`` is the cell's label (the mean, "★" when tied with the
+    best). Where the best mean is 0 (an error rate of 0), other cells get ``inf``."""
     s = A.settings
     probs, opts = list(s.problems), list(s.optimizers)
-    score = np.full((len(probs), len(opts)), np.nan)
+    ratio = np.full((len(probs), len(opts)), np.nan)
     text = [[""] * len(opts) for _ in probs]
     for i, p in enumerate(probs):
         vals = {}
         for j, o in enumerate(opts):
             r = A.row(p, ruleset, o)
-            if r is not None:
-                vals[j] = r["test_metric"]
-                text[i][j] = _fmt(r["test_metric"]) + ("*" if r["tied_best"] else "")
-        finite = [v for v in vals.values() if math.isfinite(v)]
+            if r is None:
+                continue
+            vals[j] = (r["test_metric"], bool(r["tied_best"]))
+            text[i][j] = _fmt(r["test_metric"]) + (" ★" if r["tied_best"] else "")
+        finite = [v for v, _ in vals.values() if math.isfinite(v)]
         if not finite:
             continue
-        lo, hi = min(finite), max(finite)
-        logs = lo > 0 and hi / lo > 100  # values over orders of magnitude: compare their logs
-        for j, v in vals.items():
-            if math.isfinite(v):
-                a, b, c = (np.log10([v, lo, hi]) if logs else (v, lo, hi))
-                score[i, j] = 0.0 if c == b else (a - b) / (c - b)
-    fig, ax = plt.subplots(figsize=(1.0 * len(opts) + 2.5, 0.5 * len(probs) + 1.8))
-    im = ax.imshow(score, cmap="viridis_r", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(opts)), opts, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(probs)), probs, fontsize=8)
-    for i in range(len(probs)):
-        for j in range(len(opts)):
+        best = min(finite)
+        for j, (v, tied) in vals.items():
+            if not math.isfinite(v):
+                continue
+            if tied or v == best:
+                ratio[i, j] = 1.0
+            else:
+                ratio[i, j] = v / best if best > 0 else math.inf
+    return probs, opts, ratio, text
+
+
+def _heatmap(A: Analysis, ruleset: str) -> str:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    probs, opts, ratio, text = heat_ratios(A, ruleset)
+    # one row per optimizer, one column per problem: there are more optimizers (17 with the
+    # torch:* rows) than problems, and columns are what must fit the page's width
+    shown = np.clip(ratio, 1.0, HEAT_MAX_RATIO).T  # inf -> the end of the scale
+    # grey: no row (a torch:* optimizer on a NumPy problem)
+    cmap = plt.get_cmap("YlOrRd").with_extremes(bad="#e6e6e6")
+    fig, ax = plt.subplots(figsize=(0.95 * len(probs) + 3.4, 0.34 * len(opts) + 2.0),
+                           layout="constrained")
+    norm = LogNorm(1.0, HEAT_MAX_RATIO)
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="auto")
+    ax.set_xticks(range(len(probs)), probs, rotation=35, ha="right", fontsize=10)
+    ax.set_yticks(range(len(opts)), opts, fontsize=10)
+    for j in range(len(opts)):
+        for i in range(len(probs)):
             if text[i][j]:
-                dark = np.isnan(score[i, j]) or score[i, j] > 0.5
-                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6.5,
+                dark = np.isfinite(shown[j, i]) and norm(shown[j, i]) > 0.6
+                ax.text(i, j, text[i][j], ha="center", va="center", fontsize=9,
+                        fontweight="bold" if "★" in text[i][j] else "normal",
                         color="white" if dark else "black")
-    fig.colorbar(im, ax=ax, label="0 = best, 1 = worst per problem (log scale where the values "
-                 "span over 100x)")
-    ax.set_title(f"mean test metric ({ruleset}); * = best or tied (overlapping 95% intervals)",
+    ticks = [1.0, 1.25, 1.5, 2.0, HEAT_MAX_RATIO]
+    cb = fig.colorbar(im, ax=ax, ticks=ticks)
+    cb.ax.set_yticklabels([f"{t:g}x" for t in ticks[:-1]] + [f">= {HEAT_MAX_RATIO:g}x"])
+    cb.set_label("mean test metric / the problem's best", fontsize=10)
+    ax.set_title(f"mean test metric ({ruleset}), coloured by its ratio to the problem's best;\n"
+                 "★ = best or tied with it (overlapping 95% intervals), coloured as the best",
                  fontsize=10)
     return _png(fig)
 
@@ -217,17 +272,47 @@ def _table(rows, columns) -> str:
             v = _fmt(v) if isinstance(v, float) else ("" if v is None else str(v))
             cells.append(f"<td>{html.escape(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f"<div class=scroll><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 _CSS = (
+    "*{box-sizing:border-box}"
     "body{font:14px/1.45 system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
-    "color:#222}table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px "
+    "color:#222}.scroll{overflow-x:auto;max-width:100%}"
+    "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px "
     "solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}td:first-child,"
     "td:nth-child(2),td:nth-child(3){text-align:left}img{max-width:100%}.warn{background:#fff6d6;"
     "padding:.5em}.reproduced{color:#0a6d2c;font-weight:600}.contradicted{color:#a4161a;"
     "font-weight:600}.partly{color:#b26a00;font-weight:600}"
 )
+
+
+def _run_sentence(stats: dict) -> str:
+    return (f"{stats.get('trials_run', 0)} trials in {stats.get('tasks_run', 0)} tasks on "
+            f"{stats.get('executor', '?')} in {stats.get('wall_s', 0.0):.1f} s: "
+            f"{stats.get('trials_per_minute', 0.0):.0f} trials per minute, worker utilisation "
+            f"{stats.get('utilisation', 0.0):.0%}")
+
+
+def _performance_line(stats: dict, keep: Path) -> str:
+    """The report's performance line. An invocation that ran trials states its speed and saves
+    it in ``keep``; one that ran none (every trial already in the store) says so and repeats the
+    saved line of the invocation that ran them (or says that none is known)."""
+    if stats.get("trials_run", 0) > 0:
+        atomic_write_text(keep, json.dumps({k: stats.get(k) for k in (
+            "trials_run", "tasks_run", "executor", "wall_s", "trials_per_minute",
+            "utilisation", "in_store_at_start")}, indent=2) + "\n")
+        return (f"This invocation ran {_run_sentence(stats)}; "
+                f"{stats.get('in_store_at_start', 0)} trials were already in the store and were "
+                "not redone.")
+    line = (f"This invocation found all {stats.get('in_store_at_start', 0)} trials in the store "
+            "and ran none.")
+    try:
+        before = json.loads(keep.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return line + " The performance of the invocation that ran them was not recorded."
+    return line + f" The last invocation that ran trials ran {_run_sentence(before)}."
 
 
 def write_report(A: Analysis, stats: dict, path) -> None:
@@ -255,14 +340,7 @@ def write_report(A: Analysis, stats: dict, path) -> None:
     budgets = ", ".join(f"{p} {s.budget(p)}" for p in s.problems)
     grid = (f"from default/{10 ** s.grid_decades[0]} to default*{10 ** s.grid_decades[1]}"
             if s.lr_grid is None else f"from {s.lr_grid[0]:g} to {s.lr_grid[1]:g}")
-    run_line = (
-        f"This invocation ran {stats.get('trials_run', 0)} trials in "
-        f"{stats.get('tasks_run', 0)} tasks on {stats.get('executor', '?')} in "
-        f"{stats.get('wall_s', 0.0):.1f} s: {stats.get('trials_per_minute', 0.0):.0f} trials per "
-        f"minute, worker utilisation {stats.get('utilisation', 0.0):.0%}; "
-        f"{stats.get('in_store_at_start', 0)} trials were already in the store and were not "
-        "redone."
-    )
+    run_line = _performance_line(stats, Path(path).with_name("performance.json"))
     quick = ("<p class=warn><b>--quick</b>: short budgets, a narrower initial lr grid, "
              f"{s.tune_seeds} tuning seed(s) and {s.seeds} final seeds (the full protocol: 2 "
              "and 10); intervals are wide and the verdicts indicative.</p>" if s.quick else "")
@@ -282,12 +360,13 @@ def write_report(A: Analysis, stats: dict, path) -> None:
         f"<p>{esc(run_line)}</p>",
         "<h2>Reading</h2><ul>" + "".join(f"<li>{esc(t)}</li>" for t in A.reading) + "</ul>",
         "<h2>Published findings</h2><p>Each verdict is computed from this run's numbers.</p>",
+        "<div class=scroll>"
         "<table><thead><tr><th>claim</th><th>verdict</th><th>evidence</th></tr></thead><tbody>"
         + "".join(
             f"<tr><td>{esc(f['claim'])}</td><td class='{f['verdict'].split()[0]}'>"
             f"{esc(f['verdict'])}</td><td style='text-align:left'>{esc(f['evidence'])}</td></tr>"
             for f in A.findings)
-        + "</tbody></table>",
+        + "</tbody></table></div>",
     ]
     for title, uri in figs:
         parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' src='{uri}'>")

@@ -13,7 +13,7 @@ trajectories, losses, metadata, divergence steps, optional internal state and me
 
 import importlib
 
-from descentlab.lab._io import load
+from descentlab.lab._load import load
 from descentlab.lab._metrics import METRICS
 from descentlab.lab._runs import RunMeta, Runs, run
 

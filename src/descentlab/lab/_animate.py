@@ -26,7 +26,7 @@ from descentlab.lab._limits import MAX_FPS, MAX_FRAMES, MIN_FPS, MIN_FRAMES
 __all__ = ["animate_runs", "animation_formats"]
 
 #: the animation's figure size in inches (the command line's memory estimate uses it too)
-FIGSIZE = (11, 4.6)
+FIGSIZE = (11, 5.2)
 
 
 def animation_formats() -> list[str]:
@@ -75,22 +75,24 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
     Returns:
       The path written.
     """
-    from descentlab.lab._figures_runs import plot_loss_vs_step, plot_paths
+    from descentlab._validation import check_int
+    from descentlab.lab._figures_runs import legend_below, plot_loss_vs_step, plot_paths
 
     path = Path(path)
     suffix = path.suffix.lower()
-    for name, value, low, high in (("frames", frames, MIN_FRAMES, MAX_FRAMES),
-                                   ("fps", fps, MIN_FPS, MAX_FPS)):
-        if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
-                or not low <= value <= high):
-            raise ValueError(f"The {name!r} parameter of animate_runs must be an integer in the "
-                             f"range [{low}, {high}]. Got {value!r} instead.")
-    frames, fps = min(int(frames), runs.steps + 1), int(fps)
+    frames = check_int(frames, name="frames", owner="animate_runs", low=MIN_FRAMES,
+                       high=MAX_FRAMES)
+    fps = check_int(fps, name="fps", owner="animate_runs", low=MIN_FPS, high=MAX_FPS)
+    frames = min(frames, runs.steps + 1)
     writer = _writer(suffix, fps)
     fig = new_figure(figsize=FIGSIZE)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
-    plot_paths(runs, ax=ax1, tol=tol, bounds=bounds, markers=False)
-    plot_loss_vs_step(runs, ax=ax2, tol=tol)
+    plot_paths(runs, ax=ax1, tol=tol, bounds=bounds, markers=False, legend=False)
+    plot_loss_vs_step(runs, ax=ax2, tol=tol, legend=False)
+    # the legend (metrics of the whole runs) under both panels and the step counter in the
+    # title row's right corner: neither is ever drawn across a path or a curve
+    few = len(runs) < 5
+    legend_below(fig, ax1, ax2, ncols=1 if few else 2, fontsize=9 if few else 8)
     fig.suptitle(title or f"{runs.surface.name}: {runs.steps} steps", fontsize=11)
     fig.canvas.draw()  # settle the layout once, then freeze it so frames do not jitter
     fig.set_layout_engine("none")
@@ -100,8 +102,8 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
     full_l = [np.column_stack(ln.get_data()) for ln in loss_lines]
     heads = [ax1.plot([], [], "o", color=ln.get_color(), mec="black", ms=7)[0]
              for ln in path_lines]
-    counter = ax2.text(0.98, 0.02, "", transform=ax2.transAxes, ha="right", va="bottom",
-                       fontsize=10)
+    counter = fig.text(0.99, 0.985, "", ha="right", va="top", fontsize=10,
+                       family="monospace", gid="step-counter")
     steps = runs.steps
     upto = np.round(np.linspace(0, steps, frames)).astype(int)
     upto = np.concatenate([upto, np.full(fps, steps)])  # hold the end for one second
@@ -160,7 +162,7 @@ def _write_gif_blitted(fig, moving, upto, update, out, *, fps, dpi, bar):
         update(s)
         canvas.restore_region(background)
         for a in moving:
-            a.axes.draw_artist(a)
+            (a.axes or a.figure).draw_artist(a)
         buf = canvas.buffer_rgba()
         frames.append(Image.frombuffer("RGBA", (buf.shape[1], buf.shape[0]),
                                        bytes(buf), "raw", "RGBA", 0, 1))

@@ -152,12 +152,4 @@ def draw_contours(ax, surface, *, bounds=None, resolution: int = 160, levels: in
 def run_label(runs, i: int) -> str:
     """A legend label for run ``i``: the optimizer, its learning rate and momentum factor (always,
     when it has them) and every other hyperparameter that differs from its default."""
-    from descentlab import optim
-
-    m = runs.meta[i]
-    defaults = {h.name: h.default for h in optim.lookup(m["optimizer"]).hyperparameter_specs()}
-    parts = []
-    for k, v in m["hyperparameters"].items():
-        if k in ("lr", "gamma") or v != defaults.get(k):
-            parts.append(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}")
-    return f"{m['optimizer']}({', '.join(parts)})"
+    return runs.label(i)  # one rule for the figures, the CLI and the playground

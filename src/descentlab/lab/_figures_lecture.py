@@ -270,23 +270,39 @@ def plot_outlier_fit(*, ax=None, delta: float = 1.0, optimizer: str = "Adam", lr
                      steps=steps)
     fig, ax = new_axes(ax, figsize=(7, 4.8))
     ax.scatter(x[~bad], y[~bad], s=16, color="#444444", label="data")
-    ax.scatter(x[bad], y[bad], s=40, marker="x", color="red",
-               label=f"{int(bad.sum())} outliers")
+    ax.scatter(x[bad], y[bad], s=46, marker="o", facecolors="none", edgecolors="red", lw=1.5,
+               label=f"{int(bad.sum())} outliers, y = {fmt(y[bad][0])}", zorder=4)
+    # outliers closer than a marker's width (1.5% of the x range) are one circle on screen:
+    # say how many points it holds, so that all of them can be counted
+    xb = np.sort(x[bad])
+    groups = np.split(xb, np.nonzero(np.diff(xb) > 0.015 * (x.max() - x.min()))[0] + 1)
+    for g in groups:
+        if len(g) > 1:
+            ax.annotate(f"{len(g)} points", (g.mean(), y[bad][0]), xytext=(0, 9),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                        color="red", gid="outlier-count")
     grid = np.array([x.min(), x.max()])
     ax.plot(grid, true_slope * grid + true_intercept, "k--", lw=1,
             label=f"true line: slope {fmt(true_slope)}")
     slopes, intercepts, share = {}, {}, {}
     fitted_true = true_slope * x + true_intercept
+    # MAE and Huber fit almost the same line: Huber is drawn wide and light underneath, MAE
+    # dashed on top, so that both stay visible where they coincide
+    styles = [dict(ls=(0, (5, 3)), lw=2.2, zorder=3), dict(lw=2, zorder=2),
+              dict(lw=5, alpha=0.45, zorder=1)]
     for i, (label, fn, kw) in enumerate(specs):
         w, b = theta[i]
         slopes[label], intercepts[label] = float(w), float(b)
-        ax.plot(grid, w * grid + b, color=f"C{i}", lw=2,
+        ax.plot(grid, w * grid + b, color=f"C{i}", **styles[i],
                 label=f"{label}: slope {fmt(w)}, intercept {fmt(b)}")
         per = fn(y, fitted_true, reduction="none", **kw)
         share[label] = float(per[bad].sum() / per.sum())
     ax.set(xlabel="x", ylabel="y",
            title=f"Line fit with outliers ({optimizer} lr={lr:g}, {steps} steps per loss)")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.set_ylim(min(y.min(), 0) - 3, max(y.max(), 0) + 2)
+    # below the axes, where it cannot cover a point or a line
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2,
+              frameon=False)
     lstsq = np.polyfit(x, y, 1)
     measured(fig, slopes=slopes, intercepts=intercepts, true_slope=float(true_slope),
              lstsq_slope=float(lstsq[0]), outlier_share=share,
@@ -374,7 +390,8 @@ def plot_nesterov_step(surface=None, *, start=(-1.0, -1.0), lr: float = 0.003,
         ax.plot(path[:, 0], path[:, 1], "o-", color="#777777", ms=3, lw=1,
                 label=f"{len(path) - 1} Momentum warm-up steps")
         ax.plot(*theta, "ko", ms=6, zorder=6)
-        ax.annotate("theta", theta, xytext=(-14, 8), textcoords="offset points", fontsize=9)
+        ax.annotate("theta", theta, xytext=(-8, 0), textcoords="offset points", fontsize=9,
+                    ha="right", va="center")  # left of the point, off the warm-up path
         if ax is axes[0]:
             _arrow(ax, theta, theta + momentum, "#ff7f0e", "momentum", "momentum  -gamma v")
             _arrow(ax, theta, theta - lr * g_here, "#2ca02c", "gradient",
@@ -495,8 +512,10 @@ def plot_kl_divergence(*, p=(0.3, 0.7), ax=None, num: int = 399):
     i = int(np.argmin(KL))
     ax.plot(s[i], KL[i], "o", color="C3")
     shown = fmt(KL[i], 2) if abs(KL[i]) > 1e-12 else f"0 (to rounding: {fmt(KL[i], 2)})"
-    ax.annotate(f"min KL {shown}\nat q = {fmt(s[i], 3)}", (s[i], KL[i]), xytext=(-40, 45),
-                textcoords="offset points", ha="right", arrowprops=dict(arrowstyle="->"),
+    # the label sits in the empty band above the curves (between the cross-entropy's two
+    # walls, under the legend), its arrow pointing down to the minimum
+    ax.annotate(f"min KL {shown}\nat q = {fmt(s[i], 3)}", (s[i], KL[i]), xytext=(0.45, 2.1),
+                textcoords="data", ha="center", va="center", arrowprops=dict(arrowstyle="->"),
                 bbox=dict(boxstyle="round", fc="white", ec="0.7"))
     ax.set_ylim(-0.1, 3.0)
     ax.set(xlabel="q = probability the prediction gives to the second class",

@@ -216,11 +216,14 @@ def _is_log(values: np.ndarray) -> bool:
 
 def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_tol",
                tol: float = 1e-3, ax=None, limit: bool = True):
-    """Heat map of a metric over a hyperparameter grid (one or two hyperparameters).
+    """A metric over a hyperparameter grid: a heat map over two hyperparameters (``x``, ``y``), a
+    line plot over one (``y=None``: the metric against ``x``, diverged cells as black bands,
+    never-settled ones as grey bands).
 
     Cells are the distinct values of ``runs.hyperparameter(x)`` (and ``y``); a cell holding several
-    runs (seeds, starts) shows their median. For ``steps_to_tol``, cells that never settle within
-    ``tol`` are light grey and are labelled "never"; diverged cells are black whatever the metric.
+    runs (seeds, starts) shows their median. For ``steps_to_tol`` and ``first_within_tol``, cells
+    that never get within ``tol`` are light grey ("never"); diverged cells are black whatever the
+    metric.
     With ``limit`` and a quadratic surface (``surface.curvatures`` known) swept over ``lr`` (and
     ``gamma``) for GD, SGD, Momentum or NAG, the theoretical stability limit
     (:func:`stability_limit`) is drawn as a white dashed line with ``gid="stability-limit"``.
@@ -242,7 +245,8 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
     ix, iy = np.searchsorted(xs, xv_all), np.searchsorted(ys, yv_all)
     val = cols[metric].astype(float)
     div = runs.diverged_at >= 0
-    never = (val < 0) if metric == "steps_to_tol" else ~np.isfinite(val)
+    steps_metric = metric in ("steps_to_tol", "first_within_tol")  # -1: never
+    never = (val < 0) if steps_metric else ~np.isfinite(val)
     V = np.full((len(ys), len(xs)), np.nan)
     D = np.zeros((len(ys), len(xs)), dtype=bool)
     N = np.zeros((len(ys), len(xs)), dtype=bool)
@@ -259,27 +263,41 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
     xlog, ylog = _is_log(xs), _is_log(ys)
     xe = _edges(xs, xlog)
     ye = _edges(ys, ylog) if y else np.array([-0.5, 0.5])
-    status = np.where(D, 0, np.where(N, 1, np.nan))
-    ax.pcolormesh(xe, ye, np.ma.masked_invalid(status), cmap=ListedColormap(["black", "#d9d9d9"]),
-                  vmin=-0.5, vmax=1.5, gid="status")
     finite = V[np.isfinite(V)]
-    norm = None
-    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 20:
-        norm = LogNorm(finite.min(), finite.max())
-    mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(V), cmap="viridis_r", norm=norm,
-                         gid="heat")
-    fig.colorbar(mesh, ax=ax, label=metric + (f" (tol {fmt(tol)})" if metric == "steps_to_tol"
-                                              else ""))
+    log_values = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 20)
+    label = {"steps_to_tol": f"steps_to_tol: J-f* stays <= {fmt(tol)} from step",
+             "first_within_tol": f"first_within_tol: first step with J-f* <= {fmt(tol)}"
+             }.get(metric, metric)
+    if y:
+        status = np.where(D, 0, np.where(N, 1, np.nan))
+        ax.pcolormesh(xe, ye, np.ma.masked_invalid(status),
+                      cmap=ListedColormap(["black", "#d9d9d9"]), vmin=-0.5, vmax=1.5, gid="status")
+        norm = LogNorm(finite.min(), finite.max()) if log_values else None
+        mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(V), cmap="viridis_r", norm=norm,
+                             gid="heat")
+        fig.colorbar(mesh, ax=ax, label=label)
+    else:  # one axis: the metric as a line over the hyperparameter, the flat cells as bands
+        for i in range(len(xs)):
+            if D[0, i] or N[0, i]:
+                ax.axvspan(xe[i], xe[i + 1], color="black" if D[0, i] else "#d9d9d9",
+                           lw=0, zorder=0,
+                           gid="diverged" if D[0, i] else "never")
+        color = optimizer_color(runs.meta[0]["optimizer"])
+        ax.plot(xs, V[0], "o-", color=color, ms=3.5, lw=1.6, gid="metric-line",
+                label=f"{label}, median over runs" if len(runs) > len(xs) else label)
+        if log_values:
+            ax.set_yscale("log")
+        ax.set_ylabel(label)
+        ax.grid(True, which="major", alpha=0.3)
     if xlog:
         ax.set_xscale("log")
-    if ylog:
+    if ylog and y:
         ax.set_yscale("log")
     ax.set_xlim(xe[0], xe[-1])
-    ax.set_ylim(ye[0], ye[-1])
+    if y:
+        ax.set_ylim(ye[0], ye[-1])
+        ax.set_ylabel(y)
     ax.set_xlabel(x)
-    ax.set_ylabel(y or "")
-    if not y:
-        ax.set_yticks([])
     out = {"x": x, "y": y, "metric": metric, "x_values": xs.tolist(), "y_values": ys.tolist(),
            "values": V.tolist(), "diverged": D.tolist(),
            "diverged_fraction": float(D.mean()), "never_fraction": float(N.mean())}
@@ -287,7 +305,8 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
         j, i = np.unravel_index(np.nanargmin(V), V.shape)
         out["best"] = {x: float(xs[i]), **({y: float(ys[j])} if y else {}),
                        metric: float(V[j, i])}
-        ax.plot(xs[i], ys[j], marker="*", color="white", mec="black", ms=14, ls="none",
+        ax.plot(xs[i], ys[j] if y else V[j, i], marker="*", color="white", mec="black", ms=14,
+                ls="none", zorder=6, gid="best",
                 label=f"best: {metric} {fmt(V[j, i])} at {x}={fmt(xs[i])}"
                 + (f", {y}={fmt(ys[j])}" if y else ""))
     names = set(runs.meta.optimizer_names())
@@ -301,12 +320,16 @@ def plot_sweep(runs, x: str, y: str | None = None, *, metric: str = "steps_to_to
         except ValueError:
             ll = None
         if ll is not None:
-            yy = gl if y else ye
-            ax.plot(ll, yy, "--", color="white", lw=2.2, gid="stability-limit",
-                    label=f"stability limit on a quadratic, L={fmt(L)}: lr = "
+            yy = gl if y else None
+            text = (f"stability limit on a quadratic, L={fmt(L)}: lr = "
                     + {"gd": "2/L", "sgd": "2/L", "momentum": "2(1+gamma)/L",
                        "nag": "(2+2gamma)/((1+2gamma)L)"}[opt.lower()])
-            ax.plot(ll, yy, "--", color="black", lw=0.8)
+            if y:
+                ax.plot(ll, yy, "--", color="white", lw=2.2, gid="stability-limit", label=text)
+                ax.plot(ll, yy, "--", color="black", lw=0.8)
+            else:
+                ax.axvline(float(np.ravel(ll)[0]), ls="--", color="crimson", lw=1.4,
+                           gid="stability-limit", label=text)
             lim = stability_limit(opt, L, ys if y else 0.0)
             lim = np.broadcast_to(lim, (len(ys),))[:, None]
             beyond = xs[None, :] > lim
@@ -327,7 +350,9 @@ def _sweep_legend(ax, out: dict) -> None:
                       label=f"diverged ({pct(out['diverged_fraction'])} of cells)"),
                 Patch(facecolor="#d9d9d9", edgecolor="0.6",
                       label=f"never within tol ({pct(out['never_fraction'])} of cells)")]
-    ax.legend(handles=handles, fontsize=7.5, loc="upper left", framealpha=0.85)
+    # below the axes, never over the cells (the best-setting star sat under it at gamma > 0.85)
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=2, frameon=False)
 
 
 def plot_stability_map(surface="ravine", optimizer: str = "momentum", *, lrs=None, gammas=None,
@@ -386,13 +411,15 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
 
     One run with ``record_state=True``. Panels: (1) the path on the contours; (2) the state
     buffers named by the lecture's symbols (Momentum/NAG ``v``; Adagrad/RMSProp ``G``; AdaDelta
-    ``G``, ``s``; Adam/Nadam ``m``, ``v``), each axis separately, on a symmetric log scale;
+    ``G``, ``s``; Adam/Nadam ``m``, ``v``), each axis separately, as magnitudes on a log scale
+    (a symmetric-log axis drew a kink where a curve crossed its linear range, at step ~83 of
+    Momentum's v[x] on the ravine, which students read as an event; the sign is in the path);
     (3) the per-axis effective step size -(theta_{t+1} - theta_t) / g_t, the learning rate a
     plain GD step would need to make the same move (``Runs.states["step_size"]``: lr for GD,
     lr / sqrt(G + eps) for Adagrad, ...; negative when momentum carries the step against the
-    current gradient, so absolute values are drawn, log scale); (4) the gradient components and
-    J - f*. Default: Adam (lr 0.1) on the ravine, where the per-axis step size shows Adam
-    stepping far more boldly along the flat axis than along the steep one.
+    current gradient, so absolute values are drawn, log scale); (4) the gradient components'
+    magnitudes and J - f*, log scales. Default: Adam (lr 0.1) on the ravine, where the per-axis
+    step size shows Adam stepping far more boldly along the flat axis than along the steep one.
 
     ``fig.measured`` holds the final buffers and the median effective step size per axis.
     """
@@ -411,13 +438,13 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
                and np.isfinite(st[k][:, 0]).any()]
     for k, b in enumerate(buffers):
         for axis, ls in ((0, "-"), (1, "--")):
-            a2.plot(t, st[b][:, 0, axis], ls, color=f"C{k}", lw=1.3,
-                    label=f"{b}[{'xy'[axis]}]", gid=f"state:{b}:{axis}")
+            a2.plot(t, _magnitude(st[b][:, 0, axis]), ls, color=f"C{k}", lw=1.3,
+                    label=f"|{b}[{'xy'[axis]}]|", gid=f"state:{b}:{axis}")
     if buffers:
-        _symlog(a2, _linthresh(*(st[b][:, 0] for b in buffers)))
+        a2.set_yscale("log")
         a2.legend(fontsize=8)
-        a2.set_title(f"{name}'s state buffers ({', '.join(buffers)}) after each step",
-                     fontsize=10)
+        a2.set_title(f"{name}'s state buffers ({', '.join(buffers)}) after each step, "
+                     "magnitude", fontsize=10)
     else:
         a2.text(0.5, 0.5, f"{name} keeps no state buffer:\nthe step is -lr * g",
                 ha="center", va="center", transform=a2.transAxes)
@@ -438,9 +465,10 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
     a3.legend(fontsize=8)
     g = st["grad"][:, 0]
     for axis, ls in ((0, "-"), (1, "--")):
-        a4.plot(t, g[:, axis], ls, color="C2", lw=1, label=f"g[{'xy'[axis]}]")
-    _symlog(a4, _linthresh(g))
-    a4.set(xlabel="step", ylabel="gradient", title="Gradient used at each step and J - f*")
+        a4.plot(t, _magnitude(g[:, axis]), ls, color="C2", lw=1, label=f"|g[{'xy'[axis]}]|",
+                gid=f"grad:{axis}")
+    a4.set_yscale("log")
+    a4.set(xlabel="step", ylabel="|gradient|", title="Gradient used at each step and J - f*")
     fstar = surface.minimum_value
     if fstar == fstar:
         a5 = a4.twinx()
@@ -458,24 +486,8 @@ def plot_inspector(surface="ravine", optimizer=("adam", {"lr": 0.1}), *, start=N
     return fig
 
 
-def _symlog(ax, linthresh: float) -> None:
-    """A symlog y axis whose nonzero tick labels inside the linear range +-linthresh are left out:
-    they would sit on top of the label 0 (the linear range is drawn one decade high)."""
-    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
-
-    ax.set_yscale("symlog", linthresh=linthresh)
-    sci = LogFormatterSciNotation(linthresh=linthresh)
-
-    def label(y, pos):
-        if y == 0:
-            return "0"
-        return "" if abs(y) <= linthresh * (1 + 1e-6) else sci(y, pos)
-
-    ax.yaxis.set_major_formatter(FuncFormatter(label))
-
-
-def _linthresh(*arrays) -> float:
-    """The linear range of a symlog axis: the power of 10 at or below 1e-3 of the largest
-    magnitude shown (a power of 10, so that the decade ticks start cleanly at its edge)."""
-    top = max((float(np.nanmax(np.abs(a))) for a in arrays if np.isfinite(a).any()), default=1.0)
-    return 10.0 ** np.floor(np.log10(max(top * 1e-3, 1e-300)))
+def _magnitude(values):
+    """``|values|`` for a log axis: exact zeros (a buffer before its first step) become NaN,
+    left undrawn rather than sent to the bottom of the axis."""
+    a = np.abs(np.asarray(values, dtype=float))
+    return np.where(a > 0, a, np.nan)

@@ -43,14 +43,27 @@ def _colors(runs) -> list[str]:
     return colors
 
 
+def tolerance_phrase(m: dict, *, steps: int | None = None) -> str:
+    """When a run got within the tolerance and when it stayed there: ``"within tol from step 40"``
+    when the two steps agree, ``"first within tol at 554, stays from 858"`` when it bounced out
+    again, ``"within tol at 554, not settled"`` when it never stayed, ``"never within tol"``."""
+    first, stays = int(m["first_within_tol"]), int(m["steps_to_tol"])
+    if first < 0:
+        return "never within tol" + (f" in {steps} steps" if steps is not None else "")
+    if stays < 0:
+        return f"within tol at step {first}, not settled"
+    if stays == first:
+        return f"within tol from step {first}"
+    return f"first within tol at {first}, stays from {stays}"
+
+
 def metrics_text(m: dict, *, steps: int) -> str:
     """A short description of one run's metrics (a row of ``Runs.metrics()``)."""
     if m["diverged_at"] >= 0:
         return f"diverged at step {m['diverged_at']}"
     gap = m["loss_gap"]
     parts = [f"J-f*={fmt(gap, 2)}" if gap == gap else f"J={fmt(m['final_loss'], 3)}"]
-    parts.append(f"tol in {m['steps_to_tol']} steps" if m["steps_to_tol"] >= 0
-                 else f"not within tol in {steps}")
+    parts.append(tolerance_phrase(m, steps=steps))
     if m["oscillation"] == m["oscillation"]:
         parts.append(f"zig-zag {m['oscillation']:.2f}")
     return ", ".join(parts)
@@ -154,6 +167,18 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
     return fig
 
 
+def legend_below(fig, paths_ax, loss_ax, *, ncols: int, fontsize: float = 8):
+    """One legend under both panels, outside the axes: each run's entry from ``paths_ax`` (its
+    label carries the metrics) and the tolerance line from ``loss_ax``."""
+    handles, labels = paths_ax.get_legend_handles_labels()
+    for h, lab in zip(*loss_ax.get_legend_handles_labels(), strict=True):
+        if not str(h.get_gid()).startswith("run:"):  # the tolerance line
+            handles.append(h)
+            labels.append(lab)
+    return fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
+                      fontsize=fontsize, frameon=False, handlelength=2.2, columnspacing=2.5)
+
+
 def plot_race(runs, *, tol: float = 1e-3, title: str | None = None, bounds=None):
     """Paths on contours (left) and loss vs step (right), side by side, with one legend below
     both panels: each run's label and metrics (as :func:`plot_paths` writes them) and the
@@ -166,13 +191,7 @@ def plot_race(runs, *, tol: float = 1e-3, title: str | None = None, bounds=None)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.35, 1])
     plot_paths(runs, ax=ax1, tol=tol, bounds=bounds, legend=False)
     plot_loss_vs_step(runs, ax=ax2, tol=tol, legend=False)
-    handles, labels = ax1.get_legend_handles_labels()  # one line per run, metrics in the label
-    for h, lab in zip(*ax2.get_legend_handles_labels(), strict=True):
-        if not str(h.get_gid()).startswith("run:"):  # the tolerance line
-            handles.append(h)
-            labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=8,
-               frameon=False, handlelength=2.2, columnspacing=2.5)
+    legend_below(fig, ax1, ax2, ncols=ncols, fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
@@ -244,7 +263,7 @@ def plot_minibatch_cloud(surface=None, *, lr: float = 0.03, batch_size: int = 10
     # the SGD run needs minibatches: run it separately (batch_size applies to every run of a call)
     sgd = _run(surface, ("sgd", {"lr": lr}), steps=steps, seed=seed, batch_size=batch_size)
     gd = runs.subset([0])
-    fig = new_figure(figsize=(13, 5.2))
+    fig = new_figure(figsize=(13, 5.8))
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
     rng = np.random.default_rng(seed + 1)
     clouds, shown = [], [_finite_prefix(r.trajectories[:, 0]) for r in (gd, sgd)]
@@ -277,7 +296,9 @@ def plot_minibatch_cloud(surface=None, *, lr: float = 0.03, batch_size: int = 10
         L = r.losses[:, 0] - surface.minimum_value
         ax2.semilogy(np.arange(len(L)), np.maximum(L, 1e-16), color=color, label=name)
     ax1.plot([], [], color="black", lw=1.5, label="full-batch step (arrow)")
-    ax1.legend(fontsize=8, loc="lower right")
+    # under the axes: inside, it sat on the cloud of possible SGD steps
+    ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2,
+               frameon=False)
     ax1.set(xlabel="slope w", ylabel="intercept b",
             title=f"GD vs SGD at lr={lr:g} on {surface.name}")
     ax2.axhline(tol, color="#777777", ls="--", lw=0.8, label=f"tol {fmt(tol)}")
@@ -307,11 +328,42 @@ def plot_ravine(surface=None, *, optimizers=(("sgd", {"lr": 0.19}),
     alternating y-gradients away (per-step factor |z| = sqrt(0.7) = 0.84 across) and accumulates
     the consistent x-gradients (0.92 per step along). The legend gives each run's zig-zag index
     and steps to ``tol``; ``fig.measured["metrics"]`` has them all.
+
+    Three panels: the paths, the position across the ravine y against the step, and J - f*.
+    The middle panel is where the damping shows: in the paths panel Momentum's swings look
+    longer because it travels further along x per swing, while against the step they die out
+    sooner (``fig.measured["y_settled"]``: per run, the step from which |y| stays under 1% of
+    its start value; -1: never within the run).
     """
     from descentlab import surfaces
 
     surface = surfaces.get("ravine") if surface is None else surface
     runs = _run(surface, list(optimizers), starts=start, steps=steps)
-    fig = plot_race(runs, tol=tol, title=f"SGD vs Momentum in the ravine ({surface.formula}, "
-                    f"{steps} steps)")
+    ncols = 2 if len(runs) > 1 else 1
+    fig = new_figure(figsize=(14, 5.0 + 0.19 * -(-(len(runs) + 1) // ncols)))
+    ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.35, 1, 1])
+    plot_paths(runs, ax=ax1, tol=tol, legend=False)
+    colors = _colors(runs)
+    y = runs.trajectories[:, :, 1]
+    band = 0.01 * np.abs(y[0])
+    t = np.arange(runs.steps + 1)
+    settled = []
+    for i in range(len(runs)):
+        ax2.plot(t, y[:, i], color=colors[i], lw=1.3, gid=f"y:{i}")
+        out = ~(np.abs(y[:, i]) <= band[i])  # NaN counts as out
+        settled.append(-1 if out[-1] else int(np.max(np.nonzero(out)[0], initial=-1) + 1))
+        if settled[-1] >= 0:
+            ax2.axvline(settled[-1], color=colors[i], ls=":", lw=1.2,
+                        label=f"|y| < 1% of its start from step {settled[-1]}")
+    ax2.axhline(0.0, color="black", lw=0.6)
+    if max(settled) > 0:  # the swings, not the flat tail after them
+        ax2.set_xlim(0, min(runs.steps, int(1.6 * max(settled)) + 1))
+    ax2.set(xlabel="step", ylabel="y (across the ravine)",
+            title="Across the ravine: y vs step")
+    ax2.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, -0.16), frameon=False)
+    plot_loss_vs_step(runs, ax=ax3, tol=tol, legend=False)
+    legend_below(fig, ax1, ax3, ncols=ncols, fontsize=8)
+    fig.suptitle(f"SGD vs Momentum in the ravine ({surface.formula}, {steps} steps)",
+                 fontsize=11)
+    measured(fig, y_settled=settled)
     return fig

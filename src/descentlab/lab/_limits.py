@@ -31,7 +31,8 @@ from __future__ import annotations
 
 __all__ = ["MIN_FPS", "MAX_FPS", "MAX_FRAMES", "MIN_FRAMES", "MIN_DPI", "MAX_DPI",
            "MAX_MEMORY_BYTES", "BYTES_PER_RUN_STEP", "BASIN_BATCH_BYTES", "BYTES_PER_BASIN_START",
-           "BYTES_PER_BASIN_POINT", "MAX_GRID_VALUES", "gib"]
+           "BYTES_PER_BASIN_POINT", "MAX_GRID_VALUES", "gib", "check_memory",
+           "check_basins_memory"]
 
 MIN_FPS = 1
 MAX_FPS = 50
@@ -50,3 +51,50 @@ MAX_GRID_VALUES = 1_000_000
 def gib(nbytes: float) -> str:
     """``nbytes`` in GiB for messages: ``"13.4 GiB"``."""
     return f"{nbytes / 1024**3:.3g} GiB"
+
+
+def _usage(message: str):
+    from descentlab.lab._specs import UsageError
+
+    return UsageError(message)
+
+
+def check_memory(settings: dict, *, runs: int, what: str, extra_bytes: int = 0,
+                  extra_what: str = "") -> None:
+    """Refuse a command whose estimated memory exceeds the lab's cap (see ``lab/_limits.py``)."""
+    steps = settings["steps"]
+    need = runs * (steps + 1) * BYTES_PER_RUN_STEP + extra_bytes
+    if need > MAX_MEMORY_BYTES:
+        detail = (f"{runs:,} runs ({what}) x {steps + 1:,} points (--steps {steps:,}) x "
+                  f"{BYTES_PER_RUN_STEP} bytes")
+        if extra_bytes:
+            detail += f" + {gib(extra_bytes)} for {extra_what}"
+        lower = "--steps or the number of runs" + (f" or {extra_what}" if extra_bytes else "")
+        raise _usage(f"descentlab {settings['_command']} would need about {gib(need)} of "
+                         f"memory ({detail}); the lab's cap is {gib(MAX_MEMORY_BYTES)}. "
+                         f"Lower {lower}.")
+
+def check_basins_memory(settings: dict, per_start: int) -> None:
+    """basins runs its starts batch by batch (``plot_basins``): what it holds at once is one batch
+    of runs (``BASIN_BATCH_BYTES``, or one start's runs if they need more), the grid itself
+    (``BYTES_PER_BASIN_POINT`` a start) and, for every start and optimizer setting, where the run
+    ended and its pixel (``BYTES_PER_BASIN_START``)."""
+    grid, steps = settings["grid"], settings["steps"]
+    points = f"{steps + 1:,} point{'s' if steps else ''} (--steps {steps:,})"
+    one_start = per_start * (steps + 1) * BYTES_PER_RUN_STEP
+    if one_start > MAX_MEMORY_BYTES:
+        raise _usage(
+            f"descentlab basins would need about {gib(one_start)} of memory for the runs of a "
+            f"single start ({per_start} optimizer settings x {points} x {BYTES_PER_RUN_STEP} "
+            f"bytes); the lab's cap is {gib(MAX_MEMORY_BYTES)}. Lower --steps or the number "
+            "of optimizer settings.")
+    batch = max(one_start, min(BASIN_BATCH_BYTES, one_start * grid**2))
+    per_point = BYTES_PER_BASIN_POINT + per_start * BYTES_PER_BASIN_START
+    need = batch + grid**2 * per_point
+    if need > MAX_MEMORY_BYTES:
+        raise _usage(
+            f"descentlab basins would need about {gib(need)} of memory ({grid:,} x {grid:,} "
+            f"starts (--grid {grid}) x ({BYTES_PER_BASIN_POINT} + {per_start} optimizer "
+            f"settings x {BYTES_PER_BASIN_START}) bytes, plus a batch of runs of "
+            f"{gib(batch)}); the lab's cap is {gib(MAX_MEMORY_BYTES)}. Lower --grid or "
+            "the number of optimizer settings.")

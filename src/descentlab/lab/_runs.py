@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab import optim
-from descentlab._validation import check_in_range
-from descentlab.lab import _metrics
+from descentlab._validation import check_in_range, check_int
+from descentlab.lab import _io, _metrics
 
 __all__ = ["run", "Runs", "RunMeta"]
 
@@ -214,12 +214,15 @@ class Runs:
 
     # ------------------------------------------------------------------ read-outs
     def label(self, i: int) -> str:
-        """A legend label: the optimizer and the hyperparameters that differ from its defaults."""
+        """A legend label: the optimizer, its learning rate and momentum factor (always, when it
+        has them: a default run reads ``NAG(lr=0.01, gamma=0.9)``, not ``NAG()``) and every other
+        hyperparameter that differs from its default."""
         m = self.meta[i]
         defaults = {h.name: h.default for h in optim.lookup(m["optimizer"]).hyperparameter_specs()}
-        changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in m["hyperparameters"].items() if v != defaults[k]]
-        return f"{m['optimizer']}({', '.join(changed)})"
+        shown = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                 for k, v in m["hyperparameters"].items()
+                 if k in ("lr", "gamma") or v != defaults[k]]
+        return f"{m['optimizer']}({', '.join(shown)})"
 
     def hyperparameter(self, name: str) -> np.ndarray:
         """The hyperparameter ``name`` of every run, shape (runs,) (NaN where not applicable)."""
@@ -232,7 +235,8 @@ class Runs:
           tol: tolerance on J - f* for ``steps_to_tol``, in (0, inf). Default 1e-3.
           columns: ``False`` (default): a list of dicts, one per run, with the run's index,
             optimizer, hyperparameters (by name), start, seed, batch_size and the metrics
-            ``final_loss, loss_gap, distance, nearest_minimum, steps_to_tol, path_length,
+            ``final_loss, loss_gap, distance, nearest_minimum, first_within_tol (first step
+            within tol), steps_to_tol (the step from which it stays within), path_length,
             oscillation, diverged_at``. ``True``: a dict metric -> array over runs.
         """
         tol = check_in_range(tol, name="tol", owner="Runs.metrics", low=0.0, low_closed=False)
@@ -278,8 +282,6 @@ class Runs:
         thirteen above. Non-finite values are written as ``nan`` / ``inf`` (Python's float
         spelling). :func:`descentlab.lab.load` reads the file back, states included.
         """
-        from descentlab.lab import _io
-
         _io.write_csv(self, path)
 
     def to_json(self, path) -> None:
@@ -292,19 +294,10 @@ class Runs:
         Without states the file has no ``"states"`` key. :func:`descentlab.lab.load` reads it
         back, states included.
         """
-        from descentlab.lab import _io
-
         _io.write_json(self, path)
 
 
 # ----------------------------------------------------------------------------- the runner
-def _check_int(value, name, low):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"The {name!r} parameter of lab.run must be an integer >= {low}. "
-                         f"Got {value!r} instead.")
-    return int(value)
-
-
 def _minibatch_table(seeds, n, batch_size, steps):
     """Indices of the minibatch of every step, per seed: (len(seeds), steps, batch_size).
 
@@ -401,7 +394,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
     if not isinstance(surface, _surfaces.Surface):
         raise ValueError(f"lab.run: surface must be a descentlab.surfaces surface or a catalog "
                          f"name. Got {type(surface).__name__}.")
-    steps = _check_int(steps, "steps", 0)
+    steps = check_int(steps, name="steps", owner="lab.run", low=0)
     divergence_bound = check_in_range(divergence_bound, name="divergence_bound",
                                       owner="lab.run", low=1.0, high=math.inf)
     if starts is None:
@@ -414,7 +407,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
                          f"shape {starts.shape}.")
     if not np.isfinite(starts).all():
         raise ValueError("lab.run: every start point must be finite.")
-    seeds = [_check_int(s, "seed", 0) for s in _as_list(seed)]
+    seeds = [check_int(s, name="seed", owner="lab.run", low=0) for s in _as_list(seed)]
     is_data = isinstance(surface, _surfaces.DataSurface)
     if batch_size is not None:
         if not is_data:
@@ -422,10 +415,8 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
                 f"lab.run: batch_size needs a data surface (linear_fit, lecture_lr); the surface "
                 f"{surface.name!r} has no data to sample. Got batch_size={batch_size!r}."
             )
-        batch_size = _check_int(batch_size, "batch_size", 1)
-        if batch_size > surface.n:
-            raise ValueError(f"The 'batch_size' parameter of lab.run must be an integer in the "
-                             f"range [1, {surface.n}]. Got {batch_size!r} instead.")
+        batch_size = check_int(batch_size, name="batch_size", owner="lab.run", low=1,
+                               high=surface.n)
     blocks = [b for spec in spec_list(optimizers) for b in _blocks(spec)]
     if not blocks:
         raise ValueError("lab.run: no optimizers given.")

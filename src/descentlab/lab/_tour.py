@@ -134,9 +134,15 @@ def _cloud_caption(m, s):
 def _ravine_caption(m, s):
     look = ("Same learning rate (0.19, just under SGD's limit 2/10) for both. SGD bounces across "
             "the steep y axis while crawling along the flat x axis; Momentum's velocity averages "
-            "the alternating y-gradients away and builds up speed along x. (On this analytic "
-            "surface SGD's gradient is exact: the zig-zag is the step size, not noise.)")
-    meas = "; ".join(_metric_phrase(r) for r in m["metrics"]) + _tol(m)
+            "the alternating y-gradients away and builds up speed along x. The middle panel "
+            "shows the damping: y against the step. (In the left panel Momentum's swings look "
+            "as long as SGD's because it travels further along x per swing.) On this analytic "
+            "surface SGD's gradient is exact: the zig-zag is the step size, not noise.")
+    settled = "; ".join(
+        f"{r['optimizer']}: |y| under 1% of its start from step {t}" if t >= 0
+        else f"{r['optimizer']}: |y| not under 1% of its start within the run"
+        for r, t in zip(m["metrics"], m["y_settled"], strict=True))
+    meas = "; ".join(_metric_phrase(r) for r in m["metrics"]) + _tol(m) + " " + settled + "."
     return look, meas
 
 
@@ -149,8 +155,9 @@ def _metric_phrase(r) -> str:
     name = f"{r['optimizer']}({hp})"
     if r["diverged_at"] >= 0:
         return f"{name}: diverged at step {r['diverged_at']}"
-    tol = (f"within tol after {r['steps_to_tol']} steps" if r["steps_to_tol"] >= 0
-           else "never within tol")
+    from descentlab.lab._figures_runs import tolerance_phrase
+
+    tol = tolerance_phrase(r)
     return (f"{name}: J-f* {fmt(r['loss_gap'], 2)}, {tol}, zig-zag index "
             f"{r['oscillation']:.2f}, path length {fmt(r['path_length'], 3)}")
 
@@ -433,8 +440,8 @@ th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 
 
 def _metrics_table(rows) -> str:
-    cols = ["lr", "gamma", "final_loss", "loss_gap", "distance", "steps_to_tol", "path_length",
-            "oscillation", "diverged_at"]
+    cols = ["lr", "gamma", "final_loss", "loss_gap", "distance", "first_within_tol",
+            "steps_to_tol", "path_length", "oscillation", "diverged_at"]
     head = "<tr><th>optimizer</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
     body = []
     for r in rows:
@@ -560,7 +567,7 @@ def tour(out, settings: TourSettings | None = None, *, progress: bool = False) -
 
                 runs = sec.build(settings)
                 file = f"{sec.key}.gif"
-                animate_runs(runs, tmp / file, frames=settings.size(50, 8), fps=12, dpi=72)
+                animate_runs(runs, tmp / file, frames=settings.size(50, 8), fps=12, dpi=80)
                 m = {"metrics": runs.metrics()}
             else:
                 fig = sec.build(settings)

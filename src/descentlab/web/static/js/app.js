@@ -625,16 +625,19 @@ function buildPlayer() {
 }
 
 // ------------------------------------------------------------------ metrics table
-// the lab's metrics (descentlab.lab): -1 in steps_to_tol / diverged_at means "never"
+// the lab's metrics (descentlab.lab): -1 in first_within_tol / steps_to_tol / diverged_at means
+// "never". Both tolerance steps are shown: a run can get within the tolerance, bounce out and
+// settle only much later.
 const METRIC_COLUMNS = [
   ["final_loss", "final loss"],
   ["distance", "dist. to min"],
-  ["steps_to_tol", "steps to tol."],
+  ["first_within_tol", "first within tol."],
+  ["steps_to_tol", "stays within from"],
   ["oscillation", "zig-zag index"],
   ["diverged_at", "diverged at"],
   ["path_length", "path length"],
 ];
-const NEVER = { steps_to_tol: "never", diverged_at: "–", nearest_minimum: "–" };
+const NEVER = { first_within_tol: "never", steps_to_tol: "never", diverged_at: "–", nearest_minimum: "–" };
 
 function runLabel(run) {
   const hp = Object.entries(run.hyperparameters)
@@ -792,6 +795,22 @@ function exportPng() {
 async function exportServer(kind) {
   if (!app.request) return;
   const button = $(`export-${kind}`);
+  if (kind === "gif") {
+    // the server refuses a GIF over its run-step limit: say so here, with the way under it
+    const limit = app.catalog.limits.max_gif_run_steps;
+    const runs = app.request.optimizers.length * app.request.starts.length;
+    const steps = app.request.steps;
+    if (runs * steps > limit) {
+      const fit = Math.floor(limit / runs);
+      const fewer = Math.floor(limit / steps);
+      showMessage(`A GIF is limited to ${limit.toLocaleString("en")} run-steps (runs x steps); `
+        + `these ${runs} runs x ${steps.toLocaleString("en")} steps make `
+        + `${(runs * steps).toLocaleString("en")}. Lower the steps to ${fit.toLocaleString("en")} or fewer`
+        + (fewer >= 1 ? `, or keep ${fewer} run${fewer > 1 ? "s" : ""} (optimizers x start points)` : "")
+        + ".");
+      return;
+    }
+  }
   button.disabled = true;
   showMessage(kind === "gif" ? "Rendering the GIF on the server…" : "Preparing the CSV…", "info");
   try {

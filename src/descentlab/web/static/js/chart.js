@@ -1,9 +1,12 @@
 // Loss vs step: one line per run, logarithmic y axis when every loss is positive, a cursor at the
-// current step.
+// current step. The y axis ends one decade above the largest starting loss (linear axis: one
+// starting range above it): a diverging run leaves the axis at its top edge, marked with a
+// triangle, instead of stretching the axis to 1e11 and flattening every other curve. The axis
+// range and the number of clipped runs are in the canvas's data-yrange / data-clipped.
 
 import { fmtTick, niceTicks } from "./plot.js";
 
-const M = { left: 52, right: 10, top: 10, bottom: 26 };
+const M = { left: 52, right: 10, top: 20, bottom: 26 }; // top: room for the off-scale note
 
 export class LossChart {
   constructor(canvas) {
@@ -44,14 +47,27 @@ export class LossChart {
     const positive = vals[0] > 0;
     let lo = vals[0], hi = vals[vals.length - 1];
     const f = positive ? Math.log10 : (v) => v;
+    // the largest starting loss: losses far above it are a divergence, not a scale to draw
+    const firsts = series.map((s) => s.losses.find((v) => v !== null && Number.isFinite(v)))
+      .filter((v) => v !== undefined);
+    const start = Math.max(...firsts);
     let f0 = f(lo), f1 = f(hi);
     if (positive) {
+      f1 = Math.min(f1, f(start) + 1); // one decade above the largest start
       f0 = Math.floor(f0); f1 = Math.ceil(f1);
-      if (f1 - f0 > 14) f0 = f1 - 14; // the interesting part: 14 decades below the largest loss
-      if (f1 === f0) f1 = f0 + 1;
-    } else if (f1 === f0) { f0 -= 1; f1 += 1; }
+      if (f1 - f0 > 14) f0 = f1 - 14; // the interesting part: 14 decades below the top
+      if (f1 <= f0) f1 = f0 + 1;
+    } else {
+      f1 = Math.min(f1, start + Math.max(start - lo, 1e-12)); // one starting range above it
+      if (f1 <= f0) { f0 -= 1; f1 += 1; }
+    }
     const X = (k) => box.x + (k / (n - 1)) * box.w;
-    const Y = (v) => box.y + (1 - (Math.max(f(v), f0) - f0) / (f1 - f0)) * box.h;
+    const Y = (v) => box.y + (1 - (Math.min(Math.max(f(v), f0), f1) - f0) / (f1 - f0)) * box.h;
+    const off = series.map((s) => s.losses.findIndex(
+      (v) => v !== null && Number.isFinite(v) && f(v) > f1 + 1e-9));
+    const clipped = off.filter((k) => k >= 0).length;
+    this.canvas.dataset.yrange = JSON.stringify(positive ? [10 ** f0, 10 ** f1] : [f0, f1]);
+    this.canvas.dataset.clipped = String(clipped);
 
     // axes and grid
     ctx.strokeStyle = "#eef0f3"; ctx.lineWidth = 1;
@@ -84,6 +100,14 @@ export class LossChart {
       });
       ctx.stroke();
     }
+    // where a run leaves the top of the axis: a triangle in its colour on the top edge
+    series.forEach((s, i) => {
+      if (off[i] < 0) return;
+      const px = X(off[i]);
+      ctx.fillStyle = s.color; ctx.strokeStyle = "#1d2230"; ctx.lineWidth = 0.8;
+      ctx.beginPath(); ctx.moveTo(px - 5, box.y + 9); ctx.lineTo(px + 5, box.y + 9);
+      ctx.lineTo(px, box.y + 1); ctx.closePath(); ctx.fill(); ctx.stroke();
+    });
     // cursor
     const cx = X(Math.min(t, n - 1));
     ctx.strokeStyle = "rgba(29, 34, 48, 0.5)"; ctx.setLineDash([3, 3]);
@@ -99,6 +123,11 @@ export class LossChart {
     ctx.fillStyle = "#98a2b3"; ctx.font = "italic 11px system-ui, sans-serif";
     ctx.textAlign = "right"; ctx.textBaseline = "bottom";
     ctx.fillText("step", box.x + box.w, this.h - 1);
+    if (clipped) {
+      ctx.fillStyle = "#475467"; ctx.font = "11px system-ui, sans-serif";
+      ctx.textAlign = "left"; ctx.textBaseline = "top";
+      ctx.fillText(`▲ ${clipped} run${clipped > 1 ? "s" : ""} off scale (diverging)`, box.x, 3);
+    }
   }
 }
 

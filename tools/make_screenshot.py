@@ -1,6 +1,6 @@
 """Write the README's picture of the playground.
 
-    python tests/web/make_screenshot.py docs/playground.png
+    python tools/make_screenshot.py docs/playground.png
 
 Starts the server on a free loopback port, opens a view (SGD near its stability limit, Momentum,
 NAG and Adam in the ravine, NAG inspected at step 9) in headless Chromium and saves a screenshot,
@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the browser tests' live server and Chromium settings (tests/web/conftest.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "web"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
 

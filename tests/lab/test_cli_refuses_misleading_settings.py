@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from cli_helpers import exit_code
 
-from descentlab import surfaces
 from descentlab.cli import main
 
 
@@ -55,12 +53,26 @@ def test_seed_help_says_what_it_seeds(capsys):
         assert "--surface-option seed=N" in text and "data sets" not in text
 
 
-@pytest.mark.parametrize("formula, minimum, value", [
-    ("x**2 + y**2", (1e200, 0.0), "inf"), ("log(x) + y**2", (-1.0, 0.0), "nan")])
-def test_from_expression_refuses_a_minimum_where_the_formula_is_not_finite(formula, minimum,
-                                                                           value):
-    with pytest.raises(ValueError, match=f"must be a finite point .* J there is {value}"):
-        surfaces.from_expression(formula, minima=[minimum])
-    s = surfaces.from_expression(formula, minima=[(1.0, 0.0)])
-    assert s.minimum_value == pytest.approx(1.0 if formula.startswith("x") else 0.0)
-    np.testing.assert_array_equal(s.minima, [[1.0, 0.0]])
+@pytest.mark.parametrize("formula, minimum, gradient", [
+    ("x**2+y**2", "1,1", "the gradient there is (2, 2)"),  # a slope
+    ("x**2-y**2", "0,0", "the gradient there is (0, 0)"),  # a saddle
+    ("4-x**2-y**2", "0,0", "the gradient there is (0, 0)"),  # a maximum
+])
+def test_a_minimum_that_is_not_a_minimum_is_refused(formula, minimum, gradient, tmp_path,
+                                                     capsys):
+    for command in ("race", "sweep"):
+        out = tmp_path / "x.png"
+        argv = [command, "--expr", formula, "--minimum", minimum, "--steps", "2",
+                "--out", str(out), "--no-progress"]
+        assert exit_code(argv) == 2
+        err = capsys.readouterr().err
+        assert f"--minimum {minimum} is not a minimum of '{formula}'" in err
+        assert gradient in err
+        assert not out.exists()
+
+
+def test_a_minimum_given_to_two_decimals_is_accepted(tmp_path, capsys):
+    # Himmelblau's minimum at (3.584428, -1.848126), rounded
+    argv = ["race", "--expr", "(x**2+y-11)**2+(x+y**2-7)**2", "--minimum", "3.58,-1.85",
+            "--minimum", "3,2", "--dry-run"]
+    assert exit_code(argv) == 0
