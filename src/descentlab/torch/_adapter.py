@@ -200,11 +200,12 @@ class TorchOptimizer(torch.optim.Optimizer):
         if built is not None:
             self._cores[index] = built  # built outside any compiled step
 
-    def _refuse_torch_keys(self, keys, where: str) -> None:
+    def _refuse_torch_keys(self, keys, where: str, ignore: tuple[str, ...] = ()) -> None:
         """A ValueError for a torch.optim hyperparameter this adapter does not implement."""
         cls = type(self).__name__
         for key in keys:
-            if key not in _TORCH_KEYS or key in self._names or key in self._options:
+            if (key not in _TORCH_KEYS or key in self._names or key in self._options
+                    or key in ignore):
                 continue
             lecture, owners = _LECTURE_NAMES.get(key, (None, ()))
             if cls in owners:
@@ -225,10 +226,10 @@ class TorchOptimizer(torch.optim.Optimizer):
                 f"{cls} does not take torch.optim's {key!r} ({where}): {hint}. {cls} takes "
                 f"{', '.join(self._names + tuple(self._options))}.")
 
-    def _build(self, values: dict, where: str) -> _GroupRule:
+    def _build(self, values: dict, where: str, ignore: tuple[str, ...] = ()) -> _GroupRule:
         """The group's validated optimizer, from ``values`` (a group, or the defaults)."""
         cls = type(self).__name__
-        self._refuse_torch_keys(values, where)
+        self._refuse_torch_keys(values, where, ignore)
         floats, lr_tensor = {}, None
         for name in self._names:
             value = values[name]
@@ -275,13 +276,16 @@ class TorchOptimizer(torch.optim.Optimizer):
 
     def _rule_for(self, index: int, eager: bool) -> _GroupRule:
         """The group's rule, rebuilt (and so re-validated) when one of its values changed."""
-        group = self.param_groups[index]
-        self._refuse_torch_keys(group, f"in param group {index}")
+        group, where = self.param_groups[index], f"in param group {index}"
+        # dynamo shows every group to a compiled step with "capturable": True added (what it does
+        # for torch.optim's optimizers); the real group's key is checked in eager steps
+        ignore = () if eager else ("capturable",)
+        self._refuse_torch_keys(group, where, ignore)
         cached = self._cores.get(index)
         names = (*self._names, *self._options)
         if cached is None or not all(_same(group[n], v)
                                      for n, v in zip(names, cached.key, strict=True)):
-            cached = self._cores[index] = self._build(group, f"in param group {index}")
+            cached = self._cores[index] = self._build(group, where, ignore)
         elif eager and cached.lr_tensor is not None and cached.lr_tensor.device.type == "cpu":
             # a scheduler may have changed it in place: check its value (a CPU read, no sync)
             spec = next(h for h in self.rule.hyperparameter_specs() if h.name == "lr")
