@@ -49,7 +49,7 @@ def _torch_optim_keys() -> frozenset[str]:
 #: torch.optim's name -> (the lecture's name for it, the adapters that have it under that name)
 _LECTURE_NAMES = {
     "momentum": ("gamma", ("Momentum", "NAG")),
-    "nesterov": ("the NAG class", ("NAG",)),
+    "nesterov": ("Nesterov momentum", ("NAG",)),
     "betas": ("beta1 and beta2", ("Adam", "Nadam")),
     "alpha": ("gamma", ("RMSProp",)),
     "rho": ("gamma", ("AdaDelta",)),
@@ -208,7 +208,9 @@ class TorchOptimizer(torch.optim.Optimizer):
                     or key in ignore):
                 continue
             lecture, owners = _LECTURE_NAMES.get(key, (None, ()))
-            if cls in owners:
+            if cls in owners and key == "nesterov":
+                hint = "NAG is Nesterov momentum already"
+            elif cls in owners:
                 hint = f"its name in the lecture is {lecture}"
                 if key == "betas":
                     betas = keys[key] if isinstance(keys, dict) else None
