@@ -27,36 +27,37 @@ def _momentum_v(st, hp):
     return hp["lr"] * st["momentum_buffer"]
 
 
+def _pair(id_, ours, ours_kw, theirs, theirs_kw, state_map):
+    """A case: factories that take extra keywords (options, or an lr replacing the case's)."""
+    return (id_, lambda p, **o: ours(p, **{**ours_kw, **o}),
+            lambda p, **o: theirs(p, **{**theirs_kw, **o}), state_map)
+
+
 # (id, ours(params, **options), torch.optim's(params, **options), {our state key: torch's state ->
-# our form}); ``options`` are torch.optim's weight_decay, maximize (and decoupled_weight_decay for
-# Adam and NAdam), which both take under the same names
+# our form}); ``options`` are keywords both take under the same name: lr, weight_decay, maximize
+# (and decoupled_weight_decay for Adam and NAdam)
 PAIRS = [
-    ("GD", lambda p, **o: dt.GD(p, lr=0.05, **o), lambda p, **o: torch.optim.SGD(p, lr=0.05, **o),
-     {}),
-    ("SGD", lambda p, **o: dt.SGD(p, lr=0.05, **o),
-     lambda p, **o: torch.optim.SGD(p, lr=0.05, **o), {}),
-    ("Momentum", lambda p, **o: dt.Momentum(p, lr=0.05, gamma=0.9, **o),
-     lambda p, **o: torch.optim.SGD(p, lr=0.05, momentum=0.9, **o), {"v": _momentum_v}),
-    ("NAG", lambda p, **o: dt.NAG(p, lr=0.05, gamma=0.9, **o),
-     lambda p, **o: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, **o),
-     {"v": _momentum_v}),
-    ("RMSProp", lambda p, **o: dt.RMSProp(p, lr=0.01, gamma=0.9, eps=1e-6, **o),
-     lambda p, **o: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-6, **o),
-     {"G": buf("square_avg")}),
-    ("AdaDelta", lambda p, **o: dt.AdaDelta(p, gamma=0.9, eps=1e-6, **o),
-     lambda p, **o: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-6, **o),
-     {"G": buf("square_avg"), "s": buf("acc_delta")}),
-    ("Adam", lambda p, **o: dt.Adam(p, lr=0.01, beta1=0.8, beta2=0.99, **o),
-     lambda p, **o: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), **o),
-     {"m": buf("exp_avg"), "v": buf("exp_avg_sq")}),
-    ("Adagrad-torch", lambda p, **o: dt.Adagrad(p, lr=0.05, eps=1e-10, variant="torch",
-                                                initial_accumulator=0.1, **o),
-     lambda p, **o: torch.optim.Adagrad(p, lr=0.05, eps=1e-10, initial_accumulator_value=0.1,
-                                        **o),
-     {"G": buf("sum")}),
-    ("Nadam-torch", lambda p, **o: dt.Nadam(p, lr=0.01, variant="torch", **o),
-     lambda p, **o: torch.optim.NAdam(p, lr=0.01, **o),
-     {"m": buf("exp_avg"), "v": buf("exp_avg_sq"), "mu_product": buf("mu_product")}),
+    _pair("GD", dt.GD, {"lr": 0.05}, torch.optim.SGD, {"lr": 0.05}, {}),
+    _pair("SGD", dt.SGD, {"lr": 0.05}, torch.optim.SGD, {"lr": 0.05}, {}),
+    _pair("Momentum", dt.Momentum, {"lr": 0.05, "gamma": 0.9},
+          torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}, {"v": _momentum_v}),
+    _pair("NAG", dt.NAG, {"lr": 0.05, "gamma": 0.9},
+          torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}, {"v": _momentum_v}),
+    _pair("RMSProp", dt.RMSProp, {"lr": 0.01, "gamma": 0.9, "eps": 1e-6},
+          torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9, "eps": 1e-6}, {"G": buf("square_avg")}),
+    _pair("AdaDelta", dt.AdaDelta, {"gamma": 0.9, "eps": 1e-6},
+          torch.optim.Adadelta, {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
+          {"G": buf("square_avg"), "s": buf("acc_delta")}),
+    _pair("Adam", dt.Adam, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99},
+          torch.optim.Adam, {"lr": 0.01, "betas": (0.8, 0.99)},
+          {"m": buf("exp_avg"), "v": buf("exp_avg_sq")}),
+    _pair("Adagrad-torch", dt.Adagrad,
+          {"lr": 0.05, "eps": 1e-10, "variant": "torch", "initial_accumulator": 0.1},
+          torch.optim.Adagrad, {"lr": 0.05, "eps": 1e-10, "initial_accumulator_value": 0.1},
+          {"G": buf("sum")}),
+    _pair("Nadam-torch", dt.Nadam, {"lr": 0.01, "variant": "torch"}, torch.optim.NAdam,
+          {"lr": 0.01}, {"m": buf("exp_avg"), "v": buf("exp_avg_sq"),
+                         "mu_product": buf("mu_product")}),
 ]
 PAIR_IDS = [p[0] for p in PAIRS]
 DECOUPLED = ("Adam", "Nadam-torch")

@@ -13,18 +13,18 @@ import descentlab.torch as dt
 
 # (adapter, torch.optim's key and a value, what the message must say)
 REFUSED = [
-    ("Momentum", "momentum", 0.9, r"its name in the lecture is gamma"),
-    ("NAG", "momentum", 0.9, r"its name in the lecture is gamma"),
+    ("Momentum", "momentum", 0.9, r"the lecture calls it gamma"),
+    ("NAG", "momentum", 0.9, r"the lecture calls it gamma"),
     ("GD", "momentum", 0.9, r"the lecture's gamma of descentlab.torch.Momentum and "
                             r"descentlab.torch.NAG"),
     ("Momentum", "nesterov", True, r"the lecture's Nesterov momentum of descentlab.torch.NAG"),
     ("NAG", "nesterov", True, r"NAG is Nesterov momentum already"),
-    ("Adam", "betas", (0.8, 0.99), r"its name in the lecture is beta1 and beta2: "
+    ("Adam", "betas", (0.8, 0.99), r"the lecture calls it beta1 and beta2: "
                                    r"\{'beta1': 0.8, 'beta2': 0.99\}"),
     ("Nadam", "betas", (0.8, 0.99), r"beta1 and beta2"),
-    ("RMSProp", "alpha", 0.99, r"its name in the lecture is gamma"),
-    ("AdaDelta", "rho", 0.9, r"its name in the lecture is gamma"),
-    ("Adagrad", "initial_accumulator_value", 0.1, r"its name in the lecture is "
+    ("RMSProp", "alpha", 0.99, r"the lecture calls it gamma"),
+    ("AdaDelta", "rho", 0.9, r"the lecture calls it gamma"),
+    ("Adagrad", "initial_accumulator_value", 0.1, r"the lecture calls it "
                                                   r"initial_accumulator"),
     ("Adam", "momentum_decay", 0.004, r"descentlab.torch.Nadam"),
     ("GD", "eps", 1e-8, r"the lecture's eps of"),

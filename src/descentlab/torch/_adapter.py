@@ -211,7 +211,7 @@ class TorchOptimizer(torch.optim.Optimizer):
             if cls in owners and key == "nesterov":
                 hint = "NAG is Nesterov momentum already"
             elif cls in owners:
-                hint = f"its name in the lecture is {lecture}"
+                hint = f"the lecture calls it {lecture}"
                 if key == "betas":
                     betas = keys[key] if isinstance(keys, dict) else None
                     if isinstance(betas, (tuple, list)) and len(betas) == 2:
@@ -247,7 +247,11 @@ class TorchOptimizer(torch.optim.Optimizer):
                         f"real floating dtype ({where}); got shape {tuple(value.shape)}, "
                         f"{value.dtype}. Tensor lr must be 1-element.")
                 lr_tensor = value
-                value = float(value)  # a host read: here, never inside a compiled step
+                try:
+                    value = float(value)  # a host read: here, never inside a compiled step
+                except (RuntimeError, NotImplementedError):  # a meta tensor has no value
+                    raise ValueError(f"The 'lr' parameter of {cls} ({where}) is a tensor on "
+                                     f"{value.device} whose value cannot be read.") from None
             floats[name] = value
         core = self._core(**floats)  # the lecture's checks and messages
         for name, value in core.hyperparameters.items():
