@@ -3,15 +3,22 @@
 A :class:`~descentlab.lab.Runs` displays as a small table: one row per run with its label, start
 and the measured metrics a reader looks for first (final loss, J - f*, distance to the nearest
 minimum, steps to tolerance, zig-zag index, divergence). Long collections show their first and
-last rows. The figure functions already return matplotlib Figures, which Jupyter draws itself.
+last rows.
+
+The figure functions return matplotlib Figures built without pyplot (no global state, nothing to
+close). IPython draws a Figure only once a pyplot backend has registered a formatter for it, so a
+notebook that never imports pyplot would print ``<Figure size ...>`` instead of the picture:
+:func:`show_figures_in_ipython` registers IPython's own PNG formatter for Figures when none is
+registered yet (``new_figure`` calls it).
 """
 
 from __future__ import annotations
 
 import html
 import math
+import sys
 
-__all__ = ["runs_html", "MAX_ROWS"]
+__all__ = ["runs_html", "show_figures_in_ipython", "MAX_ROWS"]
 
 #: rows shown before the table is cut in the middle
 MAX_ROWS = 30
@@ -80,3 +87,24 @@ def runs_html(runs, *, tol: float = 1e-3, max_rows: int = MAX_ROWS) -> str:
     return ('<table class="descentlab-runs" style="border-collapse:collapse;font-size:13px">'
             f'<caption style="text-align:left;padding:2px 8px">{caption}</caption>'
             + "".join(rows) + "</table>")
+
+
+def show_figures_in_ipython() -> None:
+    """In an IPython kernel, make matplotlib Figures display as PNG (once; a formatter already
+    registered, e.g. by ``%matplotlib inline``, is left alone). Outside IPython: nothing."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", {})
+    png = formatters.get("image/png")
+    if png is None:
+        return
+    from matplotlib.figure import Figure
+
+    try:
+        png.lookup_by_type(Figure)
+        return
+    except KeyError:
+        pass
+    from IPython.core.pylabtools import print_figure
+
+    png.for_type(Figure, lambda fig: print_figure(fig, "png"))
