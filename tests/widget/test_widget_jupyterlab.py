@@ -35,6 +35,7 @@ w"""
 CELL_CHECK = """\
 print("SEEN", json.dumps({"start": list(w.start), "error": w.error,
                           "first": w.runs.trajectories[0, 0].tolist()}))"""
+CELL_BAD = 'w.optimizers = ["adam:lr=-1", "momentum:lr=0.001"]'
 
 
 def wait_until(predicate, timeout=60.0, what="condition"):
@@ -67,7 +68,7 @@ def lab_page(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     (root / "widget.ipynb").write_text(json.dumps(notebook(
-        [CELL_WIDGET, CELL_CHECK])))
+        [CELL_WIDGET, CELL_CHECK, CELL_BAD])))
     with JupyterLab(root) as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -132,4 +133,18 @@ def test_click_on_the_widget_moves_the_start_python_sees(lab_page):
         assert abs(seen["start"][axis] - want[axis]) <= 1.5 * px[axis], (seen, want, px)
     assert seen["first"] == seen["start"]  # the runs Python holds start at the clicked point
     assert seen["error"] == ""
+
+    # bad input shows a message in the widget: typed into a field (checked in the page's code)...
+    message = root.locator(".dl-message")
+    assert message.is_hidden()
+    field = root.locator('.dl-card[data-name="Adam"] input[type="number"][data-hp="beta1"]')
+    field.fill("1.5")
+    field.press("Enter")
+    wait_until(lambda: message.is_visible(), what="the message")
+    assert "The 'beta1' parameter of Adam must be a float in the range [0.0, 1.0)" \
+        in message.inner_text()
+    # ... and set from Python (refused by the kernel with the web API's message)
+    run_cell(page, 2)
+    wait_until(lambda: "lr' parameter of Adam" in message.inner_text(), what="the kernel's refusal")
+    assert root.get_attribute("data-state") == "error"
     assert page.errors == [], page.errors

@@ -56,6 +56,11 @@ function render({ model, el: root }) {
   const addButton = el("button", { type: "button", text: "Add" });
 
   root.classList.add("dl-widget");
+  // typing into the widget's fields is not a notebook shortcut (JupyterLab's Enter, A, B, D D ...)
+  root.dataset.lmSuppressShortcuts = "true";
+  root.addEventListener("keydown", (event) => {
+    if (event.target && ["INPUT", "SELECT"].includes(event.target.tagName)) event.stopPropagation();
+  });
   root.replaceChildren(
     el("div", { class: "dl-top" },
       el("label", {}, "surface ", surfaceSelect),
