@@ -239,10 +239,14 @@ function render({ model, el: root }) {
       scene.arrows = overlay.arrows; scene.lookahead = overlay.lookahead; scene.cloud = overlay.cloud;
       chart.draw(result.runs.map((run, k) => ({ color: colors[run.optimizer_index], selected: k === view.selected,
         losses: result.losses.map((row) => row[k]) })), t);
-      result.request.optimizers.forEach((o, k) => {
+      // an optimizer that appears twice is told apart by its label ("Adam(lr=0.1)")
+      const names = result.request.optimizers.map((o) => o.name);
+      result.runs.filter((run) => run.start_index === 0).forEach((run) => {
+        const k = run.optimizer_index;
         const swatch = el("i");
         swatch.style.background = colors[k];
-        legend.append(el("div", {}, swatch, o.name));
+        const twice = names.filter((n) => n === names[k]).length > 1;
+        legend.append(el("div", {}, swatch, twice ? run.label : names[k]));
       });
       const note = inspector.legendNote();
       if (note) legend.append(el("div", { class: "dl-note", text: note }));

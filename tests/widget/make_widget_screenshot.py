@@ -1,6 +1,6 @@
 """Write the README's picture of the notebook widget in JupyterLab.
 
-    python tests/widget/make_screenshot.py docs/widget.png
+    python tests/widget/make_widget_screenshot.py docs/widget.png
 
 Starts JupyterLab on a free loopback port (jupyter_harness.py: temporary root and Jupyter
 folders), opens a notebook that creates ``descentlab.widget.Playground`` (SGD near its stability
