@@ -20,6 +20,7 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
 jupytext = pytest.importorskip("jupytext")
+pytest.importorskip("ipykernel")
 
 import descentlab  # noqa: E402
 

@@ -22,6 +22,9 @@ from jupyter_harness import JupyterLab, notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+pytest.importorskip("anywidget")
+pytest.importorskip("jupyterlab")
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

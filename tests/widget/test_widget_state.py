@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("anywidget")
+pytest.importorskip("pydantic")
 
 from descentlab import lab, surfaces  # noqa: E402
 from descentlab.widget import (
