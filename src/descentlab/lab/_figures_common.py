@@ -15,8 +15,9 @@ from pathlib import Path
 from descentlab._extras import require
 from descentlab._files import replacing, umask  # noqa: F401  (umask: for the tour's folder)
 
+# No matplotlib.use("Agg") here: the figures draw on their own Agg canvas, and choosing a backend
+# at import would switch a notebook's inline pyplot backend to Agg (its plt figures stop showing).
 matplotlib = require("matplotlib", extra="plot", feature="the lab's figures")
-matplotlib.use("Agg", force=False)  # headless; harmless when a backend is already chosen
 
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -44,6 +45,9 @@ def new_figure(figsize=(6.4, 4.8), **kwargs) -> Figure:
     """A Figure with the Agg canvas attached (no pyplot, nothing to close)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from descentlab.lab._display import show_figures_in_ipython
+
+    show_figures_in_ipython()  # a notebook draws the returned Figure even without pyplot
     fig = Figure(figsize=figsize, layout="constrained", **kwargs)
     FigureCanvasAgg(fig)
     fig.measured = {}

@@ -212,6 +212,12 @@ class Runs:
         return (f"Runs(surface={self.surface.name!r}, runs={len(self)}, steps={self.steps}, "
                 f"optimizers={names}, diverged={int((self.diverged_at >= 0).sum())})")
 
+    def _repr_html_(self) -> str:
+        """In a notebook: a table of every run's metrics (see ``descentlab.lab._display``)."""
+        from descentlab.lab._display import runs_html
+
+        return runs_html(self)
+
     # ------------------------------------------------------------------ read-outs
     def label(self, i: int) -> str:
         """A legend label: the optimizer, its learning rate and momentum factor (always, when it

@@ -1,0 +1,153 @@
+"""End-to-end: descentlab.widget.Playground in a real JupyterLab, driven by headless Chromium.
+
+The test starts JupyterLab on loopback (tests/widget/jupyterlab.py: a temporary root and
+Jupyter directories, a kernelspec pointing at this Python), opens a notebook whose first cell
+creates the widget, runs that cell, waits until the contour plot is drawn, clicks a known point of
+the plot, and runs a second cell that prints what Python sees: ``w.start`` and the first point of
+``w.runs``. The click's world coordinates are computed from the plot's own box and bounds
+(``data-box``, ``data-bounds``), independently of the widget's code, and rounded as the page
+rounds a click (about a thousandth of the view). No console error may appear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_harness import JupyterLab, notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+pytest.importorskip("anywidget")
+pytest.importorskip("jupyterlab")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+CELL_WIDGET = """\
+import json
+from descentlab.widget import Playground
+w = Playground(surface="rosenbrock", optimizers=["adam:lr=0.05", "momentum:lr=0.001"])
+w"""
+CELL_CHECK = """\
+print("SEEN", json.dumps({"start": list(w.start), "error": w.error,
+                          "first": w.runs.trajectories[0, 0].tolist()}))"""
+CELL_BAD = 'w.optimizers = ["adam:lr=-1", "momentum:lr=0.001"]'
+
+
+def wait_until(predicate, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_cell(page, index: int) -> None:
+    """Select cell ``index`` (clicking its prompt area, not its editor), run it, and wait until
+    the kernel has taken it (its prompt turns from ``[ ]`` to ``[*]`` or ``[n]``)."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    prompt.click()
+    page.keyboard.press("Shift+Enter")
+    wait_until(lambda: re.search(r"\[(\*|\d+)\]", prompt.inner_text()), timeout=30,
+               what=f"cell {index} to start")
+
+
+@pytest.fixture
+def lab_page(tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent (Debian's chromium package; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "widget.ipynb").write_text(json.dumps(notebook(
+        [CELL_WIDGET, CELL_CHECK, CELL_BAD])))
+    with JupyterLab(root) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: page.errors.append(f"console.{m.type}: {m.text}")
+                if m.type == "error" else None)
+        page.goto(server.lab_url("widget.ipynb"))
+        try:
+            yield page, server
+        except BaseException:
+            raise
+        finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "widget-jupyterlab.png"))
+            context.close()
+            browser.close()
+
+
+def test_click_on_the_widget_moves_the_start_python_sees(lab_page):
+    page, server = lab_page
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    # the kernel is up once the status bar says so
+    wait_until(lambda: "| Idle" in page.locator(".jp-StatusBar-Widget").all_inner_texts().__str__(),
+               what="an idle kernel")
+    run_cell(page, 0)
+
+    root = page.locator(".dl-widget")
+    root.wait_for(timeout=60_000)
+    canvas = root.locator("canvas.dl-plot")
+    wait_until(lambda: canvas.get_attribute("data-box") and root.get_attribute("data-state")
+               == "ready", what="the plot drawn")
+    assert root.locator(".dl-legend").inner_text().split()[:2] == ["Adam", "Momentum"]
+    # drawn: the canvas has many distinct colours, not a blank
+    colours = canvas.evaluate("""c => { const d = c.getContext('2d').getImageData(
+        0, 0, c.width, c.height).data; const s = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) s.add(d[i] << 16 | d[i+1] << 8 | d[i+2]);
+        return s.size; }""")
+    assert colours > 50
+
+    box = json.loads(canvas.get_attribute("data-box"))
+    (x0, x1), (y0, y1) = json.loads(canvas.get_attribute("data-bounds"))
+    assert (x0, x1, y0, y1) == (-2, 2, -1, 3)  # Rosenbrock's view, descentlab.surfaces
+    computed = int(root.get_attribute("data-computed"))
+    fx, fy = 0.75, 0.2  # a point of the plot box, as fractions of its width and height
+    origin = canvas.bounding_box()
+    page.mouse.click(origin["x"] + box["x"] + fx * box["w"], origin["y"] + box["y"] + fy * box["h"])
+    want = (round(x0 + fx * (x1 - x0), 3), round(y1 - fy * (y1 - y0), 3))  # (1.0, 2.2)
+    wait_until(lambda: int(root.get_attribute("data-computed")) > computed
+               and root.get_attribute("data-state") == "ready", what="the kernel's answer")
+
+    run_cell(page, 1)
+    output = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
+    text = wait_until(lambda: output.count() and "SEEN" in output.first.inner_text()
+                      and output.first.inner_text(), what="the second cell's output")
+    seen = json.loads(re.search(r"SEEN (\{.*\})", text).group(1))
+    # a click lands within a pixel and a half of where it was aimed (the browser rounds the mouse
+    # position and the canvas's size to whole CSS pixels)
+    px = ((x1 - x0) / box["w"], (y1 - y0) / box["h"])
+    for axis in range(2):
+        assert abs(seen["start"][axis] - want[axis]) <= 1.5 * px[axis], (seen, want, px)
+    assert seen["first"] == seen["start"]  # the runs Python holds start at the clicked point
+    assert seen["error"] == ""
+
+    # bad input shows a message in the widget: typed into a field (checked in the page's code)...
+    message = root.locator(".dl-message")
+    assert message.is_hidden()
+    field = root.locator('.dl-card[data-name="Adam"] input[type="number"][data-hp="beta1"]')
+    field.fill("1.5")
+    field.press("Enter")
+    wait_until(lambda: message.is_visible(), what="the message")
+    assert "The 'beta1' parameter of Adam must be a float in the range [0.0, 1.0)" \
+        in message.inner_text()
+    # ... and set from Python (refused by the kernel with the web API's message)
+    run_cell(page, 2)
+    wait_until(lambda: "lr' parameter of Adam" in message.inner_text(), what="the kernel's refusal")
+    assert root.get_attribute("data-state") == "error"
+    assert page.errors == [], page.errors
