@@ -153,12 +153,12 @@ print(np.max(np.abs(theta - p)) / np.max(np.abs(p)))
 
 
 def test_nadam_optax_variant_against_optax_itself():
-    """Against optax.nadam itself: the `parity` extra installs optax and jax (.ci/run does).
+    """Against optax.nadam itself: the `jax` extra installs optax and jax (.ci/run does).
 
     Runs in a child process: JAX starts threads, and a later test in this process forks.
     """
     if importlib.util.find_spec("optax") is None:  # find it without importing jax here
-        pytest.skip("optax is not installed (pip install -e '.[parity]')")
+        pytest.skip("optax is not installed (pip install -e '.[jax]')")
     script = _OPTAX_SCRIPT.format(here=str(Path(__file__).parent))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120)
