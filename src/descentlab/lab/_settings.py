@@ -54,11 +54,11 @@ DEFAULT_GRIDS: dict[str, list[str]] = {
     "SGD": ["lr=0.001:1:30:log"],
     "Momentum": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
     "NAG": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
-    "Adagrad": ["lr=0.001:10:30:log"],
+    "Adagrad": ["lr=0.01:100:30:log"],
     "RMSProp": ["lr=0.0001:1:30:log", "gamma=0:0.99:30"],
     "AdaDelta": ["gamma=0:0.99:30", "eps=1e-08:0.1:30:log"],
-    "Adam": ["lr=0.0001:1:30:log", "beta1=0:0.99:30"],
-    "Nadam": ["lr=0.0001:1:30:log", "beta1=0:0.99:30"],
+    "Adam": ["lr=0.001:10:30:log", "beta1=0:0.99:30"],
+    "Nadam": ["lr=0.001:10:30:log", "beta1=0:0.99:30"],
 }
 
 
