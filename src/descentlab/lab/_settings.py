@@ -245,8 +245,10 @@ def _check_types(settings: dict) -> None:
 
 def _note_minimum(settings: dict) -> None:
     if settings.get("expr") is not None and not settings.get("minimum"):
-        print("note: the formula's minima are unknown, so J - f*, steps_to_tol, distance and "
-              "the tolerance are not measured (nan / -1); give them with --minimum X,Y.")
+        print("note: the formula's minima are unknown, so J - f*, the tolerance steps "
+              "(first_within_tol, steps_to_tol) and distance are not measured (nan / -1); give "
+              "them with --minimum X,Y.")
+
 
 def _surface(settings: dict):
     from descentlab import surfaces

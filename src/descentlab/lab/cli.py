@@ -292,7 +292,7 @@ def _surface_args(p, command: str) -> None:
     g.add_argument("--minimum", action="append", type=_argtype(_minimum), metavar="X,Y",
                    default=argparse.SUPPRESS,
                    help="a known minimizer of the --expr formula (repeatable); without one, "
-                   "J - f*, steps_to_tol, distance and the tolerance are not measured")
+                   "J - f*, the tolerance steps and distance are not measured")
     g.add_argument("--bounds", type=_argtype(_bounds), metavar="XMIN,XMAX,YMIN,YMAX",
                    default=argparse.SUPPRESS,
                    help="plotting window, each bound in [-1e100, 1e100] (default: the "
