@@ -32,7 +32,7 @@ DEFAULTS: dict[str, dict] = {
              "optimizer": ["gd:lr=0.002", "momentum:lr=0.001,gamma=0.9", "adam:lr=0.1"],
              "start": [], "steps": 500, "seed": 0, "batch_size": None, "tol": 1e-3,
              "out": "race.png", "frames": 60, "fps": 15, "dpi": 100, "csv": None,
-             "json": None},
+             "json": None, "metrics": None},
     "sweep": {"surface": "ravine", "surface_option": [], "expr": None, "minimum": [],
               "bounds": None,
               "optimizer": "momentum", "grid": None,
@@ -220,6 +220,7 @@ def _check_common(settings: dict) -> None:
 
 #: the type each setting must have (a config file can hold anything): a tuple of types
 _TYPES = {"out": (str,), "csv": (str, type(None)), "json": (str, type(None)),
+          "metrics": (str, type(None)),
           "expr": (str, type(None)), "bounds": (str, type(None)), "surface": (str, type(None)),
           "surface_option": (list,), "minimum": (list,), "start": (list,),
           "grid": (list, int, type(None)),
