@@ -123,3 +123,35 @@ def test_metrics_tol_validated():
     with pytest.raises(ValueError, match=r"'tol' parameter of Runs.metrics must be a float in the "
                                          r"range \(0.0, inf\)"):
         r.metrics(tol=0)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_race_writes_both_tolerance_steps_to_its_metrics_file(suffix, tmp_path, capsys):
+    import csv
+    import json
+
+    from descentlab.cli import main
+
+    path = tmp_path / f"m{suffix}"
+    assert main(["race", "--optimizer", "nadam:lr=0.1", "--optimizer", "gd:lr=0.002",
+                 "--steps", "1000", "--out", str(tmp_path / "r.png"), "--dpi", "30",
+                 "--metrics", str(path), "--no-progress"]) == 0
+    if suffix == ".json":
+        rows = json.loads(path.read_text())
+    else:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    nadam, gd = rows
+    assert int(nadam["first_within_tol"]) == 554 and int(nadam["steps_to_tol"]) == 858
+    assert int(gd["first_within_tol"]) == -1 and int(gd["steps_to_tol"]) == -1
+    assert nadam["label"] == "Nadam(lr=0.1)" and float(nadam["tol"]) == 1e-3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["r.png", path.name])
+
+
+def test_race_metrics_file_needs_a_csv_or_json_suffix(tmp_path, capsys):
+    from descentlab.cli import main
+
+    assert main(["race", "--metrics", str(tmp_path / "m.txt"), "--steps", "2",
+                 "--out", str(tmp_path / "r.png")]) == 2
+    assert "valid choices: .csv, .json" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -389,7 +389,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
       >>> r = lab.run("rosenbrock", [("adam", {"lr": [0.01, 0.1]}), ("nag", {"lr": 0.001})],
       ...             starts=np.array([[-1.2, 1.0]]), steps=500)
       >>> r.trajectories.shape, [r.label(i) for i in range(len(r))]
-      ((501, 3, 2), ['Adam(lr=0.01)', 'Adam(lr=0.1)', 'NAG(lr=0.001)'])
+      ((501, 3, 2), ['Adam(lr=0.01)', 'Adam(lr=0.1)', 'NAG(lr=0.001, gamma=0.9)'])
       >>> [round(m["final_loss"], 4) for m in r.metrics()]
       [3.2831, 0.0155, 0.0025]
     """

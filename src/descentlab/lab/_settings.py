@@ -32,7 +32,7 @@ DEFAULTS: dict[str, dict] = {
              "optimizer": ["gd:lr=0.002", "momentum:lr=0.001,gamma=0.9", "adam:lr=0.1"],
              "start": [], "steps": 500, "seed": 0, "batch_size": None, "tol": 1e-3,
              "out": "race.png", "frames": 60, "fps": 15, "dpi": 100, "csv": None,
-             "json": None},
+             "json": None, "metrics": None},
     "sweep": {"surface": "ravine", "surface_option": [], "expr": None, "minimum": [],
               "bounds": None,
               "optimizer": "momentum", "grid": None,
@@ -54,11 +54,11 @@ DEFAULT_GRIDS: dict[str, list[str]] = {
     "SGD": ["lr=0.001:1:30:log"],
     "Momentum": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
     "NAG": ["lr=0.001:1:30:log", "gamma=0:0.98:30"],
-    "Adagrad": ["lr=0.001:10:30:log"],
+    "Adagrad": ["lr=0.01:100:30:log"],
     "RMSProp": ["lr=0.0001:1:30:log", "gamma=0:0.99:30"],
     "AdaDelta": ["gamma=0:0.99:30", "eps=1e-08:0.1:30:log"],
-    "Adam": ["lr=0.0001:1:30:log", "beta1=0:0.99:30"],
-    "Nadam": ["lr=0.0001:1:30:log", "beta1=0:0.99:30"],
+    "Adam": ["lr=0.001:10:30:log", "beta1=0:0.99:30"],
+    "Nadam": ["lr=0.001:10:30:log", "beta1=0:0.99:30"],
 }
 
 
@@ -220,6 +220,7 @@ def _check_common(settings: dict) -> None:
 
 #: the type each setting must have (a config file can hold anything): a tuple of types
 _TYPES = {"out": (str,), "csv": (str, type(None)), "json": (str, type(None)),
+          "metrics": (str, type(None)),
           "expr": (str, type(None)), "bounds": (str, type(None)), "surface": (str, type(None)),
           "surface_option": (list,), "minimum": (list,), "start": (list,),
           "grid": (list, int, type(None)),
@@ -245,8 +246,10 @@ def _check_types(settings: dict) -> None:
 
 def _note_minimum(settings: dict) -> None:
     if settings.get("expr") is not None and not settings.get("minimum"):
-        print("note: the formula's minima are unknown, so J - f*, steps_to_tol, distance and "
-              "the tolerance are not measured (nan / -1); give them with --minimum X,Y.")
+        print("note: the formula's minima are unknown, so J - f*, the tolerance steps "
+              "(first_within_tol, steps_to_tol) and distance are not measured (nan / -1); give "
+              "them with --minimum X,Y.")
+
 
 def _surface(settings: dict):
     from descentlab import surfaces

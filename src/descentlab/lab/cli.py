@@ -93,6 +93,8 @@ def _tour(settings: dict, args) -> int:
 @_guard("race")
 def _race(settings: dict, args) -> int:
     suffix = _check_suffix(settings["out"], _FIGURE_SUFFIXES + _ANIMATION_SUFFIXES)
+    if settings.get("metrics"):
+        _check_suffix(settings["metrics"], (".csv", ".json"))
     if not settings["optimizer"]:
         raise UsageError("give at least one --optimizer.")
     n_runs = sum(_runs_per_spec(*spec) for spec in _specs(settings)) * max(
@@ -136,8 +138,50 @@ def _race(settings: dict, args) -> int:
         if settings.get(key):
             method(settings[key])
             print(f"wrote {settings[key]}")
+    if settings.get("metrics"):
+        _write_metrics(runs, settings["tol"], settings["metrics"])
+        print(f"wrote {settings['metrics']}")
     print(f"wrote {out}")
     return 0
+
+def _write_metrics(runs, tol, path) -> None:
+    """The metrics table as CSV or JSON (by the suffix), one row per run: its label, optimizer,
+    hyperparameters (JSON in CSV), start, seed, the tolerance and every metric, the two tolerance
+    steps included (first_within_tol: the first step within tol; steps_to_tol: the step from
+    which it stays within; -1: never). Written atomically; non-finite numbers are ``null`` in
+    JSON and ``nan`` in CSV."""
+    import csv
+    import io
+    import json
+    import math
+
+    from descentlab._files import atomic_write_text
+    from descentlab.lab._metrics import METRICS
+
+    rows = []
+    for i, m in enumerate(runs.metrics(tol)):
+        meta = runs.meta[i]
+        row = {"run": i, "label": runs.label(i), "optimizer": meta["optimizer"],
+               "hyperparameters": meta["hyperparameters"], "start_x": meta["start"][0],
+               "start_y": meta["start"][1], "seed": meta["seed"], "tol": tol}
+        row.update({k: m[k] for k in METRICS})
+        rows.append(row)
+    if Path(path).suffix.lower() == ".json":
+        def clean(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        text = json.dumps([{k: clean(v) for k, v in r.items()} for r in rows], indent=1,
+                          allow_nan=False)
+    else:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "hyperparameters": json.dumps(r["hyperparameters"])})
+        text = buf.getvalue()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text + ("\n" if not text.endswith("\n") else ""))
+
 
 def _print_metrics(runs, tol) -> None:
     from descentlab.lab._figures_common import fmt, run_label
@@ -292,7 +336,7 @@ def _surface_args(p, command: str) -> None:
     g.add_argument("--minimum", action="append", type=_argtype(_minimum), metavar="X,Y",
                    default=argparse.SUPPRESS,
                    help="a known minimizer of the --expr formula (repeatable); without one, "
-                   "J - f*, steps_to_tol, distance and the tolerance are not measured")
+                   "J - f*, the tolerance steps and distance are not measured")
     g.add_argument("--bounds", type=_argtype(_bounds), metavar="XMIN,XMAX,YMIN,YMAX",
                    default=argparse.SUPPRESS,
                    help="plotting window, each bound in [-1e100, 1e100] (default: the "
@@ -359,6 +403,9 @@ def register(subparsers) -> None:
                    "as CSV (one row per point)")
     p.add_argument("--json", metavar="FILE", default=S,
                    help="also export the runs as JSON")
+    p.add_argument("--metrics", metavar="FILE", default=S,
+                   help="also write the metrics table, .csv or .json: one row per run with "
+                   "both tolerance steps (first_within_tol, steps_to_tol) and the rest")
     _common(p, "race")
     p.set_defaults(func=_race)
 
