@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -62,17 +63,48 @@ def run_cell(page, index: int) -> None:
                what=f"cell {index} to start")
 
 
+def in_own_thread(fn) -> None:
+    """Run ``fn`` in a thread of its own and re-raise what it raised there.
+
+    Playwright's sync API refuses to start in a thread that already runs an asyncio loop, and the
+    playground's browser tests (tests/web) keep one open for the whole session; a fresh thread has
+    none, so this test can drive its own Chromium whatever ran before it.
+    """
+    failure = []
+
+    def target():
+        try:
+            fn()
+        except BaseException as err:  # re-raised below, in the test's thread
+            failure.append(err)
+
+    worker = threading.Thread(target=target, name="jupyterlab-e2e")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
 @pytest.fixture
-def lab_page(tmp_path):
+def lab_server(tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is absent (Debian's chromium package; .ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
     root = tmp_path / "root"
     root.mkdir()
     (root / "widget.ipynb").write_text(json.dumps(notebook(
         [CELL_WIDGET, CELL_CHECK, CELL_BAD])))
-    with JupyterLab(root) as server, sync_playwright() as p:
+    with JupyterLab(root) as server:
+        yield server
+
+
+def test_click_on_the_widget_moves_the_start_python_sees(lab_server):
+    in_own_thread(lambda: scenario(lab_server))
+
+
+def scenario(server) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
@@ -82,9 +114,7 @@ def lab_page(tmp_path):
                 if m.type == "error" else None)
         page.goto(server.lab_url("widget.ipynb"))
         try:
-            yield page, server
-        except BaseException:
-            raise
+            click_and_check(page)
         finally:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "widget-jupyterlab.png"))
@@ -92,8 +122,7 @@ def lab_page(tmp_path):
             browser.close()
 
 
-def test_click_on_the_widget_moves_the_start_python_sees(lab_page):
-    page, server = lab_page
+def click_and_check(page) -> None:
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     # the kernel is up once the status bar says so
     wait_until(lambda: "| Idle" in page.locator(".jp-StatusBar-Widget").all_inner_texts().__str__(),
