@@ -42,7 +42,7 @@ def _message(err: Exception) -> str:
 def _parse_spec(spec: str) -> list[tuple[str, dict]]:
     """A CLI optimizer spec (``"adam:lr=0.01|0.1"``) as one (name, hyperparameters) per run."""
     # the command line's mini-language; another change moves it to descentlab.lab._specs
-    from descentlab.lab.cli import parse_optimizer
+    from descentlab.lab._specs import parse_optimizer
 
     name, hp = parse_optimizer(spec)
     keys = list(hp)
