@@ -57,7 +57,7 @@ def test_a_start_where_the_formula_is_undefined_is_422_naming_it(client):
                                       "optimizers": [{"name": "Adam"}],
                                       "starts": [[1, 1], [-2.4, 2.4]], "steps": 5})
     assert r.status_code == 422, r.text
-    assert "undefined at starts -2.4,2.4 (start 2 of 2): J = nan" in r.json()["detail"]
+    assert "undefined at the start -2.4,2.4 (start 2 of 2): J = nan" in r.json()["detail"]
 
 
 def test_a_grid_over_the_cost_cap_is_422_naming_the_levers(client):

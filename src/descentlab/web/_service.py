@@ -520,7 +520,7 @@ def run_arrays(req: RunRequest, cancel=None, *, csv_rows: bool = False,
                batch_size=req.batch_size, csv_rows=csv_rows, gif=gif)
     from descentlab.surfaces._expression import check_defined_at
 
-    check_defined_at(s, starts, what="starts")  # a NaN start: 422, not "ok" and no curve
+    check_defined_at(s, starts, what="the start")  # a NaN start: 422, not "ok" and no curve
     runs = lab.run(_watched(s, cancel), specs, starts, steps=req.steps, seed=req.seed,
                    batch_size=req.batch_size, record_state=req.record_state, progress=False)
     runs.surface = s
