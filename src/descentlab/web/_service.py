@@ -72,18 +72,9 @@ _GIF_GRID = 140  # the GIF's contour grid, points per axis (descentlab.web._gif)
 
 
 def formula_nodes(surface) -> int:
-    """The size of a formula surface: nodes of its value and gradient trees (0 otherwise)."""
-    expr = getattr(surface, "expression", None)
-    if expr is None:
-        return 0
-    cached = getattr(surface, "_formula_nodes", None)
-    if cached is None:
-        import sympy as sp
-
-        parts = [expr, *(sp.sympify(g) for g in getattr(surface, "gradient_formula", ()))]
-        cached = sum(sum(1 for _ in sp.preorder_traversal(p)) for p in parts)
-        surface._formula_nodes = cached
-    return cached
+    """The size of a formula surface: nodes of its value and gradient trees (0 for a catalog
+    surface; ``from_expression`` counts them)."""
+    return int(getattr(surface, "formula_nodes", 0) or 0)
 
 
 def _point_cost(surface, *, batch_size=None) -> float:
