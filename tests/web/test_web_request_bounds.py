@@ -223,7 +223,10 @@ def test_a_stalled_request_body_gets_408():
     with LiveServer(app=create_app(body_timeout=0.5)) as server:
         sock = _send(server.port, "/api/run", b'{"surface"', declared=500)
         sock.settimeout(20)
-        answer = sock.recv(4096).decode()
+        chunks = []
+        while chunk := sock.recv(4096):  # until the server closes (Connection: close)
+            chunks.append(chunk)
+        answer = b"".join(chunks).decode()
         sock.close()
     assert answer.startswith("HTTP/1.1 408") and "did not arrive within 0.5 s" in answer
 
