@@ -66,11 +66,19 @@ def test_a_fifo_is_written_in_place(tmp_path):
 
 def test_a_character_device_is_written_in_place():
     """``--csv /dev/stdout`` used to fail with "Permission denied" (a temp file in /dev); as
-    root it replaced the device with a regular file."""
-    before = os.stat("/dev/null")
-    atomic_write_text("/dev/null", "discarded\n")
-    after = os.stat("/dev/null")
-    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+    root it replaced the device with a regular file. A pseudo-terminal is a character device
+    of our own (safe to test even as root)."""
+    leader, follower = os.openpty()
+    try:
+        path = os.ttyname(follower)
+        before = os.stat(path)
+        atomic_write_text(path, "to the terminal\n")
+        after = os.stat(path)
+        assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+        assert os.read(leader, 1000).replace(b"\r\n", b"\n") == b"to the terminal\n"
+    finally:
+        os.close(leader)
+        os.close(follower)
 
 
 def test_a_socket_is_refused_naming_it(tmp_path):

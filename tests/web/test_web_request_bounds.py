@@ -57,7 +57,7 @@ def test_a_start_where_the_formula_is_undefined_is_422_naming_it(client):
                                       "optimizers": [{"name": "Adam"}],
                                       "starts": [[1, 1], [-2.4, 2.4]], "steps": 5})
     assert r.status_code == 422, r.text
-    assert "undefined at starts -2.4,2.4 (start 2 of 2): J = nan" in r.json()["detail"]
+    assert "undefined at the start -2.4,2.4 (start 2 of 2): J = nan" in r.json()["detail"]
 
 
 def test_a_grid_over_the_cost_cap_is_422_naming_the_levers(client):
@@ -223,7 +223,10 @@ def test_a_stalled_request_body_gets_408():
     with LiveServer(app=create_app(body_timeout=0.5)) as server:
         sock = _send(server.port, "/api/run", b'{"surface"', declared=500)
         sock.settimeout(20)
-        answer = sock.recv(4096).decode()
+        chunks = []
+        while chunk := sock.recv(4096):  # until the server closes (Connection: close)
+            chunks.append(chunk)
+        answer = b"".join(chunks).decode()
         sock.close()
     assert answer.startswith("HTTP/1.1 408") and "did not arrive within 0.5 s" in answer
 

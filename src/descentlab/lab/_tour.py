@@ -517,7 +517,7 @@ def _install(tmp: Path, out: Path, written: list[str]) -> None:
         except OSError:  # appeared meanwhile: fall through to the check below
             pass
     before = _check_out(out)
-    if before - set(written):
+    if before != set(written):
         atomic_write_text(out / MANIFEST, json.dumps({"files": sorted(before | set(written))}))
     for name in written:
         if name != MANIFEST:

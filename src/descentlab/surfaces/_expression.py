@@ -342,6 +342,9 @@ def from_expression(text: str, *, bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=(),
                 f"J there is {float(at[k])}.")
     surface.gradient_formula = (str(gx), str(gy))
     surface.expression = expr
+    # the formula's size: nodes of the trees evaluated at every step (the playground's cost
+    # estimate; each node is one NumPy call per evaluation)
+    surface.formula_nodes = sum(sum(1 for _ in sp.preorder_traversal(p)) for p in (expr, gx, gy))
     return surface
 
 

@@ -72,18 +72,9 @@ _GIF_GRID = 140  # the GIF's contour grid, points per axis (descentlab.web._gif)
 
 
 def formula_nodes(surface) -> int:
-    """The size of a formula surface: nodes of its value and gradient trees (0 otherwise)."""
-    expr = getattr(surface, "expression", None)
-    if expr is None:
-        return 0
-    cached = getattr(surface, "_formula_nodes", None)
-    if cached is None:
-        import sympy as sp
-
-        parts = [expr, *(sp.sympify(g) for g in getattr(surface, "gradient_formula", ()))]
-        cached = sum(sum(1 for _ in sp.preorder_traversal(p)) for p in parts)
-        surface._formula_nodes = cached
-    return cached
+    """The size of a formula surface: nodes of its value and gradient trees (0 for a catalog
+    surface; ``from_expression`` counts them)."""
+    return int(getattr(surface, "formula_nodes", 0) or 0)
 
 
 def _point_cost(surface, *, batch_size=None) -> float:
@@ -520,7 +511,7 @@ def run_arrays(req: RunRequest, cancel=None, *, csv_rows: bool = False,
                batch_size=req.batch_size, csv_rows=csv_rows, gif=gif)
     from descentlab.surfaces._expression import check_defined_at
 
-    check_defined_at(s, starts, what="starts")  # a NaN start: 422, not "ok" and no curve
+    check_defined_at(s, starts, what="the start")  # a NaN start: 422, not "ok" and no curve
     runs = lab.run(_watched(s, cancel), specs, starts, steps=req.steps, seed=req.seed,
                    batch_size=req.batch_size, record_state=req.record_state, progress=False)
     runs.surface = s
