@@ -6,11 +6,14 @@ NumPy optimizers of descentlab.optim.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("optax", reason="descentlab.optax needs the jax extra: pip install -e '.[jax]'")
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 from cases import CASES, EXACT, IDS
 
 from descentlab.optim._base import Coefficients

@@ -7,10 +7,13 @@ optax forms that are not the lecture's, each shown to give other iterates.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("optax", reason="descentlab.optax needs the jax extra: pip install -e '.[jax]'")
+
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 
 import descentlab.optax as dopt
 
