@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
+pytest.importorskip("optax", reason="descentlab.optax needs the jax extra: pip install -e '.[jax]'")
+
 import jax.numpy as jnp
 
 import descentlab.optax as dopt

@@ -1,17 +1,19 @@
-"""Shared set-up of the descentlab.optax tests: skip without the `jax` extra, float64 on demand."""
+"""Shared set-up of the descentlab.optax tests: float64 on demand, and their place in the run.
+
+Each test module skips itself without the `jax` extra (``pytest.importorskip`` there: a skip
+raised here would end the whole session).
+"""
 
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("optax", reason="descentlab.optax needs the jax extra: pip install -e '.[jax]'")
-
-import jax  # noqa: E402
-
 
 @pytest.fixture
 def x64():
     """JAX in float64 for one test (other tests keep JAX's default float32)."""
+    import jax
+
     with jax.enable_x64(True):
         yield
 

@@ -7,14 +7,17 @@ optax forms that are not the lecture's, each shown to give other iterates.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("optax", reason="descentlab.optax needs the jax extra: pip install -e '.[jax]'")
+
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 
 import descentlab.optax as dopt
 
-STEPS = 60
+STEPS = 40
 RNG = np.random.default_rng(1515)
 THETA0 = {"w": RNG.normal(size=(3, 2)), "b": RNG.normal(size=2)}
 CURVATURE = {k: RNG.uniform(0.5, 3.0, size=v.shape) for k, v in THETA0.items()}

@@ -6,6 +6,10 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+pytest.importorskip("optax", reason="descentlab.optax needs the jax extra: pip install -e '.[jax]'")
+pytest.importorskip("sklearn", reason="the digits example needs scikit-learn: the bench extra")
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -3,6 +3,10 @@ float32 and float64, the state, batched and vmapped hyperparameters, optax's own
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("optax", reason="descentlab.optax needs the jax extra: pip install -e '.[jax]'")
+
 import inspect
 import subprocess
 import sys
@@ -11,7 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 from cases import CASES, IDS
 
 import descentlab.optax as dopt

@@ -17,16 +17,17 @@ Decisions, each tested in ``tests/optax_adapter``:
   rule ends with one ``theta -= step`` and reads ``theta`` nowhere else, so the update calls it with
   ``theta = 0`` and gets ``u = 0 - step = -step``, with no rounding at all. Then
   ``apply_updates(params, u) = params + (-step)``, which in IEEE arithmetic is ``params - step``
-  exactly: the rule's own iterate, bit for bit, in any precision (tested in float64 over many
-  steps against the same rule run on the parameters themselves, and to 1e-13 against the NumPy
-  optimizer and independent formulas). The alternative ``u = new_theta - params`` loses the
-  exactness whenever ``new_theta`` and ``params`` are not within a factor of 2 of each other
-  (``params + (new_theta - params)`` is then rounded twice), e.g. for a coordinate that crosses
-  zero. Two cases are exact only to rounding (a few units in the last place), both tested at
-  1e-13: ``nadam(variant="torch")``, whose rule subtracts two terms from ``theta`` (the update is
-  ``-(a + b)``, added once, where the rule rounds ``theta - a - b`` twice), and ``nag``, below. A
-  consequence worth knowing: ``update`` never needs ``params`` (``params=None`` is fine), as for
-  ``optax.adam``.
+  exactly: the rule's own iterate, bit for bit, in any precision. Tested over many steps in
+  float64 and float32 against the same rule run on the parameters themselves (which also catches a
+  rule that starts reading ``theta``), and to 1e-13 in float64 against independent formulas and the
+  NumPy optimizer (XLA's ``beta ** t`` and C's ``pow`` may differ in the last bit). The alternative
+  ``u = new_theta - params`` loses the exactness whenever ``new_theta`` and ``params`` are not
+  within a factor of 2 of each other (``params + (new_theta - params)`` is then rounded twice),
+  e.g. for a coordinate that crosses zero. Two cases are exact only to rounding (a few units in
+  the last place), both tested at 1e-13: ``nadam(variant="torch")``, whose rule subtracts two terms
+  from ``theta`` (the update is ``-(a + b)``, added once, where the rule rounds ``theta - a - b``
+  twice), and ``nag``, below. A consequence worth knowing: ``update`` never needs ``params``
+  (``params=None`` is fine), as for ``optax.adam``.
 * **State.** A NamedTuple per optimizer, a pytree like optax's own states: ``t`` (int32, the
   number of steps taken; the rule sees it advanced, 1 on the first step) and one pytree shaped like
   the parameters per buffer of the lecture (``AdamState(t, m, v)``, ``AdagradState(t, G)``, ...),
@@ -40,6 +41,10 @@ Decisions, each tested in ``tests/optax_adapter``:
   ``gamma * v_new``: ``phi_new - phi``. Recover the lecture's iterate with
   ``theta = jax.tree.map(lambda p, v: p + gamma * v, params, state.v)``. The phi iterates equal
   the lecture's only to rounding (``phi = theta - gamma v`` is itself rounded), tested at 1e-13.
+* **Precision.** In float32 (JAX's default) the coefficients built from hyperparameters alone
+  (``1 - beta2 ** t``) are float32 too, as in optax, where NumPy and torch compute them in float64:
+  ``1 - 0.999`` is then 0.00099998713, and Adam's first step is 6.6e-6 (relative) off ``lr``. Under
+  ``jax_enable_x64`` with float64 parameters everything is float64.
 * **Batched hyperparameters** work as in NumPy: an array hyperparameter must broadcast against
   every leaf without changing its shape, so ``adam(lr=jnp.array([[0.01], [0.03], [0.1]]))`` on
   parameters of shape (3, n) advances three independent runs. Arrays are held in float64 (as
