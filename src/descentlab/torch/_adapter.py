@@ -313,6 +313,10 @@ class TorchOptimizer(torch.optim.Optimizer):
                 group.setdefault(name, defaults.get(name, default))
             built[index] = self._build(group, f"in param group {index}")
         super().__setstate__(state)
+        if self.defaults.get("differentiable") is False and "differentiable" not in self._options:
+            # torch.optim's __setstate__ adds it to the defaults, whence add_param_group would
+            # copy it into every new group, and the group be refused
+            del self.defaults["differentiable"]
         self._cores = built
 
     # ----------------------------------------------------------------- step
@@ -342,6 +346,11 @@ class TorchOptimizer(torch.optim.Optimizer):
                     continue
                 if g.is_sparse:
                     raise ValueError(f"{type(self).__name__} does not support sparse gradients.")
+                if not (p.is_floating_point() or p.is_complex()):
+                    raise ValueError(
+                        f"{type(self).__name__}: parameters must have a real floating or complex "
+                        f"dtype (a complex one is stepped as its real and imaginary parts, as "
+                        f"torch.optim does); got {p.dtype} in param group {index}.")
                 if rule.lr_tensor is not None and rule.lr_tensor.device.type != "cpu" and (
                         rule.lr_tensor.device != p.device):
                     raise ValueError(f"{type(self).__name__}: the tensor lr of param group "
