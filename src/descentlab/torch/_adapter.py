@@ -144,8 +144,9 @@ class TorchOptimizer(torch.optim.Optimizer):
     Speed: the step is plain tensor arithmetic, one parameter at a time, which
     ``torch.compile`` fuses. Compile a function that takes the optimizer as an argument
     (``step = torch.compile(lambda opt: opt.step())``): dynamo then treats the state's Python
-    numbers (the step count ``t``) as dynamic after one recompilation. An optimizer read from a
-    global variable has them specialized, and recompiles at every step.
+    numbers (the step count ``t``) as dynamic after one recompilation. Read from a global
+    variable, the optimizer's numbers are specialized, and the step may recompile at every step
+    (as with a float lr that a scheduler changes: use a tensor lr).
 
     Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
     lecture's ``v = gamma v + lr g`` then differs from torch's ``v = lr * (gamma b + g)``.
