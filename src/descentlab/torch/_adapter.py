@@ -159,21 +159,25 @@ class TorchOptimizer(torch.optim.Optimizer):
     _core: type[optim.Optimizer] = optim.Optimizer
     _names: tuple[str, ...] = ()  # the rule's hyperparameters
     _options: dict = {}  # the adapter's own, with their defaults
+    _lr_interval = None  # the interval of lr, checked again on a CPU tensor lr at each step
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "rule" in cls.__dict__:
             cls._core = _core_class(cls.rule)
-            cls._names = tuple(h.name for h in cls.rule.hyperparameter_specs())
+            specs = cls.rule.hyperparameter_specs()
+            cls._names = tuple(h.name for h in specs)
+            cls._lr_interval = next(h.interval for h in specs if h.name == "lr")
             cls._options = {"weight_decay": 0.0, "maximize": False,
                             **({"decoupled_weight_decay": False} if cls.decoupled_decay else {})}
 
     def __init__(self, params, **hyperparameters):
         self._refuse_torch_keys(hyperparameters, "as a keyword")
         options = {k: hyperparameters.pop(k) for k in list(hyperparameters) if k in self._options}
-        core_values = dict(self._core(**{k: _as_number(v) for k, v in hyperparameters.items()})
-                           .hyperparameters)  # the defaults; a TypeError for unknown keywords
-        core_values.update((k, v) for k, v in hyperparameters.items() if torch.is_tensor(v))
+        tensors = {k: v for k, v in hyperparameters.items() if torch.is_tensor(v)}
+        core_values = dict(self._core(**{k: v for k, v in hyperparameters.items()
+                                         if k not in tensors}).hyperparameters)
+        core_values.update(tensors)  # (the defaults; a TypeError for an unknown keyword)
         defaults = {**core_values, **self._options, **options}
         self._build(defaults, "as a keyword")  # every check, on the tensor lr too
         self._cores: dict[int, _GroupRule] = {}
@@ -295,8 +299,7 @@ class TorchOptimizer(torch.optim.Optimizer):
             cached = self._cores[index] = self._build(group, where, ignore)
         elif eager and cached.lr_tensor is not None and cached.lr_tensor.device.type == "cpu":
             # a scheduler may have changed it in place: check its value (a CPU read, no sync)
-            spec = next(h for h in self.rule.hyperparameter_specs() if h.name == "lr")
-            iv = spec.interval
+            iv = self._lr_interval
             check_in_range(float(cached.lr_tensor), name="lr", owner=type(self).__name__,
                            low=iv.low, high=iv.high, low_closed=iv.low_closed,
                            high_closed=iv.high_closed)
@@ -422,11 +425,6 @@ def _real(core: optim.Optimizer, p, g, state):
         if torch.is_tensor(view.get(name)) and view[name].is_complex():
             view[name] = torch.view_as_real(view[name])
     return torch.view_as_real(p), torch.view_as_real(g) if g.is_complex() else g, view
-
-
-def _as_number(value):
-    """A tensor lr is validated as its float value (in ``_build``); anything else as given."""
-    return float(value) if torch.is_tensor(value) and value.numel() == 1 else value
 
 
 def _adapter(rule: type[optim.Optimizer], doc: str, decoupled: bool = False
