@@ -59,7 +59,12 @@ _LECTURE_NAMES = {
     "decoupled_weight_decay": ("decoupled_weight_decay", ("Adam", "Nadam")),
 }
 _ONE_IMPLEMENTATION = ("foreach", "fused", "capturable", "differentiable")
-_TORCH_KEYS = _torch_optim_keys()
+#: keys that torch's schedulers and SWA write into groups: always kept, whatever torch.optim's
+#: optimizers come to take (``momentum``/``betas``, which OneCycleLR and CyclicLR cycle, are not
+#: here: those schedulers refuse an optimizer whose defaults lack them, unless cycle_momentum=False)
+_SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "swa_lr",
+                             "max_momentum", "base_momentum", "param_names"})
+_TORCH_KEYS = _torch_optim_keys() - _SCHEDULER_KEYS
 
 
 def _compiling() -> bool:
@@ -266,7 +271,7 @@ class TorchOptimizer(torch.optim.Optimizer):
                     f"{type(value).__name__}. Batched (array) hyperparameters are for "
                     "descentlab.optim.")
         weight_decay = values["weight_decay"]
-        if torch.is_tensor(weight_decay) or isinstance(weight_decay, np.ndarray):
+        if not isinstance(weight_decay, (int, float, np.integer, np.floating)):
             raise ValueError(f"The 'weight_decay' parameter of {cls} must be a Python float in "
                              f"the range [0.0, inf) ({where}); got {type(weight_decay).__name__}.")
         weight_decay = check_in_range(weight_decay, name="weight_decay", owner=cls, low=0.0)
