@@ -1,4 +1,4 @@
-"""Shared cases for the adapter tests: the nine adapters, and the pairs whose math is torch.optim's."""
+"""Shared cases for the adapter tests: the nine adapters, and pairs with torch.optim's math."""
 
 from __future__ import annotations
 

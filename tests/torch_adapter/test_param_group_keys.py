@@ -102,6 +102,17 @@ def test_user_keys_and_param_names_are_kept_as_torch_optim_keeps_them(name):
     assert named.state_dict()["param_groups"][0]["param_names"][-1] == "4.bias"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_the_keys_schedulers_and_swa_write_are_never_refused(name):
+    p = torch.nn.Parameter(torch.ones(1))
+    keys = {"initial_lr": 0.1, "max_lr": 0.2, "min_lr": 0.0, "base_lr": 0.01, "swa_lr": 0.05,
+            "max_momentum": 0.95, "base_momentum": 0.85}
+    opt = make(name, [{"params": [p], **keys}])
+    p.grad = torch.ones(1)
+    opt.step()
+    assert all(opt.param_groups[0][k] == v for k, v in keys.items())
+
+
 SCHEDULERS = {
     "StepLR": lambda o: torch.optim.lr_scheduler.StepLR(o, 3, gamma=0.5),
     "OneCycleLR": lambda o: torch.optim.lr_scheduler.OneCycleLR(

@@ -129,6 +129,8 @@ def test_a_tensor_lr_is_checked_when_the_group_gets_a_new_one():
     opt3.param_groups[0]["lr"] = lr_meta
     with pytest.raises(ValueError, match="is a tensor on meta whose value cannot be read"):
         opt3.step()
+    with pytest.raises(ValueError, match="is a tensor on meta whose value cannot be read"):
+        dt.GD([p], lr=lr_meta)
     t = opt.state[p]["t"]
     opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))]})
     opt.param_groups[0]["lr"] = torch.tensor(0.1)

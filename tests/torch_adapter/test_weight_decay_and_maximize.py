@@ -134,6 +134,8 @@ def test_bad_option_values_are_refused_before_anything_is_written(name):
                         r"float in the range \[0.0, inf\)"),
                        ({"weight_decay": float("nan")}, "'weight_decay' parameter"),
                        ({"weight_decay": torch.tensor(0.1)}, "'weight_decay' parameter"),
+                       ({"weight_decay": [0.1]}, "'weight_decay' parameter .* got list"),
+                       ({"weight_decay": True}, "'weight_decay' parameter"),
                        ({"maximize": 1}, "'maximize' parameter of .* must be True or False"),
                        ({"maximize": "yes"}, "'maximize' parameter")]:
         with pytest.raises(ValueError, match=match):

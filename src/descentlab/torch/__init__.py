@@ -3,6 +3,10 @@
 Drop them into any PyTorch training loop; each runs exactly the rule of its namesake in
 :mod:`descentlab.optim` (the same code: the adapter hands each parameter, its gradient and its
 state to that optimizer's ``step``), with the same keyword hyperparameters, defaults and checks.
+Besides them, every adapter takes torch.optim's ``weight_decay`` and ``maximize`` (Adam and Nadam
+also ``decoupled_weight_decay``), a one-element tensor ``lr`` that schedulers change in place,
+and complex parameters; a torch.optim option it lacks is refused by name (see
+:class:`TorchOptimizer`).
 
 >>> import torch
 >>> from descentlab.torch import Adam

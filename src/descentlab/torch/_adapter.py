@@ -59,7 +59,12 @@ _LECTURE_NAMES = {
     "decoupled_weight_decay": ("decoupled_weight_decay", ("Adam", "Nadam")),
 }
 _ONE_IMPLEMENTATION = ("foreach", "fused", "capturable", "differentiable")
-_TORCH_KEYS = _torch_optim_keys()
+#: keys that torch's schedulers and SWA write into groups: always kept, whatever torch.optim's
+#: optimizers come to take (``momentum``/``betas``, which OneCycleLR and CyclicLR cycle, are not
+#: here: those schedulers refuse an optimizer whose defaults lack them, unless cycle_momentum=False)
+_SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "swa_lr",
+                             "max_momentum", "base_momentum", "param_names"})
+_TORCH_KEYS = _torch_optim_keys() - _SCHEDULER_KEYS
 
 
 def _compiling() -> bool:
@@ -144,8 +149,9 @@ class TorchOptimizer(torch.optim.Optimizer):
     Speed: the step is plain tensor arithmetic, one parameter at a time, which
     ``torch.compile`` fuses. Compile a function that takes the optimizer as an argument
     (``step = torch.compile(lambda opt: opt.step())``): dynamo then treats the state's Python
-    numbers (the step count ``t``) as dynamic after one recompilation. An optimizer read from a
-    global variable has them specialized, and recompiles at every step.
+    numbers (the step count ``t``) as dynamic after one recompilation. Read from a global
+    variable, the optimizer's numbers are specialized, and the step may recompile at every step
+    (as with a float lr that a scheduler changes: use a tensor lr).
 
     Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
     lecture's ``v = gamma v + lr g`` then differs from torch's ``v = lr * (gamma b + g)``.
@@ -158,21 +164,25 @@ class TorchOptimizer(torch.optim.Optimizer):
     _core: type[optim.Optimizer] = optim.Optimizer
     _names: tuple[str, ...] = ()  # the rule's hyperparameters
     _options: dict = {}  # the adapter's own, with their defaults
+    _lr_interval = None  # the interval of lr, checked again on a CPU tensor lr at each step
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "rule" in cls.__dict__:
             cls._core = _core_class(cls.rule)
-            cls._names = tuple(h.name for h in cls.rule.hyperparameter_specs())
+            specs = cls.rule.hyperparameter_specs()
+            cls._names = tuple(h.name for h in specs)
+            cls._lr_interval = next(h.interval for h in specs if h.name == "lr")
             cls._options = {"weight_decay": 0.0, "maximize": False,
                             **({"decoupled_weight_decay": False} if cls.decoupled_decay else {})}
 
     def __init__(self, params, **hyperparameters):
         self._refuse_torch_keys(hyperparameters, "as a keyword")
         options = {k: hyperparameters.pop(k) for k in list(hyperparameters) if k in self._options}
-        core_values = dict(self._core(**{k: _as_number(v) for k, v in hyperparameters.items()})
-                           .hyperparameters)  # the defaults; a TypeError for unknown keywords
-        core_values.update((k, v) for k, v in hyperparameters.items() if torch.is_tensor(v))
+        tensors = {k: v for k, v in hyperparameters.items() if torch.is_tensor(v)}
+        core_values = dict(self._core(**{k: v for k, v in hyperparameters.items()
+                                         if k not in tensors}).hyperparameters)
+        core_values.update(tensors)  # (the defaults; a TypeError for an unknown keyword)
         defaults = {**core_values, **self._options, **options}
         self._build(defaults, "as a keyword")  # every check, on the tensor lr too
         self._cores: dict[int, _GroupRule] = {}
@@ -261,7 +271,7 @@ class TorchOptimizer(torch.optim.Optimizer):
                     f"{type(value).__name__}. Batched (array) hyperparameters are for "
                     "descentlab.optim.")
         weight_decay = values["weight_decay"]
-        if torch.is_tensor(weight_decay) or isinstance(weight_decay, np.ndarray):
+        if not isinstance(weight_decay, (int, float, np.integer, np.floating)):
             raise ValueError(f"The 'weight_decay' parameter of {cls} must be a Python float in "
                              f"the range [0.0, inf) ({where}); got {type(weight_decay).__name__}.")
         weight_decay = check_in_range(weight_decay, name="weight_decay", owner=cls, low=0.0)
@@ -294,8 +304,7 @@ class TorchOptimizer(torch.optim.Optimizer):
             cached = self._cores[index] = self._build(group, where, ignore)
         elif eager and cached.lr_tensor is not None and cached.lr_tensor.device.type == "cpu":
             # a scheduler may have changed it in place: check its value (a CPU read, no sync)
-            spec = next(h for h in self.rule.hyperparameter_specs() if h.name == "lr")
-            iv = spec.interval
+            iv = self._lr_interval
             check_in_range(float(cached.lr_tensor), name="lr", owner=type(self).__name__,
                            low=iv.low, high=iv.high, low_closed=iv.low_closed,
                            high_closed=iv.high_closed)
@@ -313,6 +322,10 @@ class TorchOptimizer(torch.optim.Optimizer):
                 group.setdefault(name, defaults.get(name, default))
             built[index] = self._build(group, f"in param group {index}")
         super().__setstate__(state)
+        if self.defaults.get("differentiable") is False and "differentiable" not in self._options:
+            # torch.optim's __setstate__ adds it to the defaults, whence add_param_group would
+            # copy it into every new group, and the group be refused
+            del self.defaults["differentiable"]
         self._cores = built
 
     # ----------------------------------------------------------------- step
@@ -342,6 +355,11 @@ class TorchOptimizer(torch.optim.Optimizer):
                     continue
                 if g.is_sparse:
                     raise ValueError(f"{type(self).__name__} does not support sparse gradients.")
+                if not (p.is_floating_point() or p.is_complex()):
+                    raise ValueError(
+                        f"{type(self).__name__}: parameters must have a real floating or complex "
+                        f"dtype (a complex one is stepped as its real and imaginary parts, as "
+                        f"torch.optim does); got {p.dtype} in param group {index}.")
                 if rule.lr_tensor is not None and rule.lr_tensor.device.type != "cpu" and (
                         rule.lr_tensor.device != p.device):
                     raise ValueError(f"{type(self).__name__}: the tensor lr of param group "
@@ -412,11 +430,6 @@ def _real(core: optim.Optimizer, p, g, state):
         if torch.is_tensor(view.get(name)) and view[name].is_complex():
             view[name] = torch.view_as_real(view[name])
     return torch.view_as_real(p), torch.view_as_real(g) if g.is_complex() else g, view
-
-
-def _as_number(value):
-    """A tensor lr is validated as its float value (in ``_build``); anything else as given."""
-    return float(value) if torch.is_tensor(value) and value.numel() == 1 else value
 
 
 def _adapter(rule: type[optim.Optimizer], doc: str, decoupled: bool = False
