@@ -203,7 +203,7 @@ def test_state_dict_round_trip_resumes_identically(tmp_path):
     resumed = dt.Nadam(resumed_model.parameters(), lr=0.01, variant="torch")
     resumed.load_state_dict(ckpt["opt"])
     state = resumed.state[next(resumed_model.parameters())]
-    assert state["t"] == 10 and isinstance(state["mu_product"], float)
+    assert state["t"] == 10 and state["mu_product"].dtype == torch.float64  # 0-d, as torch's step
     assert all(torch.is_tensor(state[k]) for k in ("m", "v"))
     train(model, opt, steps=10)
     train(resumed_model, resumed, steps=10)
@@ -515,4 +515,4 @@ def test_adapter_steps_never_read_tensor_data_back_to_the_host(name):
         opt.step()
     for p in model.parameters():
         assert opt.state[p]["t"] == 2
-        assert all(v.device.type == "meta" for v in opt.state[p].values() if torch.is_tensor(v))
+        assert all(opt.state[p][k].device.type == "meta" for k in opt.rule.buffers)

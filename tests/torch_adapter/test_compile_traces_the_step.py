@@ -52,3 +52,25 @@ def test_compiled_steps_give_the_eager_results():
     for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
         torch.testing.assert_close(q, p, rtol=1e-5, atol=1e-6)
         assert opt_c.state[q]["t"] == opt_e.state[p]["t"] == 6
+
+
+@pytest.mark.parametrize("name", ["Adam", "Nadam"])
+def test_growing_step_count_does_not_recompile(name):
+    """torch's tutorial compiles ``opt.step()`` through a global optimizer: the step count ``t``
+    (and Nadam's ``mu_product``) are 0-d tensors in the state, read as data, so ten steps compile
+    the step twice at most (the first, which builds the state, and the rest)."""
+    from torch._dynamo.testing import CompileCounter
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(6, 2)
+    opt = getattr(dt, name)(model.parameters(), lr=0.01, **({"variant": "torch"}
+                                                             if name == "Nadam" else {}))
+    counter = CompileCounter()
+    torch._dynamo.reset()
+    step = torch.compile(opt.step, backend=counter)
+    for _ in range(10):
+        model.zero_grad()
+        model(torch.randn(4, 6)).sum().backward()
+        step()
+    assert counter.frame_count <= 2, counter.frame_count
+    assert opt.state[model.weight]["t"] == 10

@@ -296,7 +296,7 @@ def test_mixed_dtypes_in_one_group_keep_their_dtypes(name):
     opt.step()
     for p in (a, b, c):
         assert p.dtype == p.grad.dtype
-        assert all(v.dtype == p.dtype for v in opt.state[p].values() if torch.is_tensor(v))
+        assert all(opt.state[p][k].dtype == p.dtype for k in opt.rule.buffers)
     torch.testing.assert_close(a.detach().double(), b.detach(), rtol=1e-6, atol=1e-7)
 
 

@@ -3,7 +3,8 @@
 Every run is a 2-D parameter vector; all runs of one optimizer class (and one choice of its keyword
 options, e.g. Nadam's ``variant``) advance together as params of shape (runs, 2), with each
 hyperparameter either a float (when all runs share it) or an array of shape (runs, 1): the core's
-batched hyperparameters. One step of all those runs is one call of ``opt.step``; NAG's gradient is
+batched hyperparameters. One step of all those runs is one call of ``opt.apply`` (``opt.step``
+without its checks, which run once per chunk); NAG's gradient is
 taken at ``opt.lookahead``. Nothing is clipped or tuned: the trajectories are exactly what
 ``descentlab.optim`` computes, run by run (the tests compare with a plain loop: bit for bit, but
 where a beta is batched, whose ``beta ** t`` NumPy's vectorized pow may round differently).
@@ -584,7 +585,9 @@ def _advance(surface, opt, traj, losses, sel, P0, steps, centre, limit, states, 
         if states is not None:
             states["grad"][t, sel] = g
             states["lookahead"][t, sel] = point
-        opt.step(P, g, state)
+        if t == 0:  # the arrays keep their kind, shape and dtype: checked once, then applied
+            opt.check(P, g, state)
+        opt.apply(P, g, state)
         traj[t + 1, sel] = P
         np.minimum(lo, P, out=lo)
         np.maximum(hi, P, out=hi)

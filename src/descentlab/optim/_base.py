@@ -323,14 +323,16 @@ class Optimizer:
         if missing:
             raise ValueError(f"{owner}: state lacks {missing}; build it with {owner}.init(params).")
         t = state["t"]
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+        if _scalar_tensor(t, params):  # torch's own form (the adapter's), never read back
+            pass
+        elif isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
             raise ValueError(f"{owner}: state['t'] must be the step count, an int >= 0; got "
                              f"{type(t).__name__} {t!r} (a state read back with np.load: "
                              "state['t'] = int(state['t'])).")
         for name in self.scalars[1:]:
             value = state[name]
-            if not self._batched and (isinstance(value, bool)
-                                      or not isinstance(value, numbers.Real)):
+            if not self._batched and not _scalar_tensor(value, params) and (
+                    isinstance(value, bool) or not isinstance(value, numbers.Real)):
                 raise ValueError(f"{owner}: state[{name!r}] must be a float; got "
                                  f"{type(value).__name__} {value!r}.")
         for name in self.buffers:
@@ -351,6 +353,14 @@ class Optimizer:
             if isinstance(buf, np.ndarray) and not buf.flags.writeable:
                 raise ValueError(f"{owner}: state[{name!r}] is read-only; the step updates it "
                                  "in place.")
+
+
+def _scalar_tensor(x, params) -> bool:
+    """A 0-d real CPU tensor for torch params: how the torch adapter keeps ``t`` (as torch.optim
+    keeps ``step``), so that a compiled step reads it as data and does not recompile as it grows.
+    Its value is not checked: that would read it back to the host in every compiled step."""
+    return is_torch(x) and is_torch(params) and x.ndim == 0 and x.device.type == "cpu" and (
+        not x.is_complex())
 
 
 def _no_grad(params):

@@ -380,15 +380,18 @@ class TorchOptimizer(torch.optim.Optimizer):
 
     @staticmethod
     def _init_state(core: optim.Optimizer, p: torch.Tensor) -> dict:
-        """The rule's fresh state; a complex parameter's buffers are complex like it."""
-        if not p.is_complex():
-            return core.init(p)
-        real = core.init(torch.view_as_real(p))
+        """The rule's fresh state; a complex parameter's buffers are complex like it. The step
+        count ``t`` (and Nadam's ``mu_product``) are 0-d float64 CPU tensors, as torch.optim
+        keeps ``step``: a compiled step then reads them as data instead of recompiling for each
+        new value; an eager step reads them as Python numbers (see ``_run``)."""
+        real = core.init(torch.view_as_real(p) if p.is_complex() else p)
         state = {}
         for name, value in real.items():
-            if name in core.buffers:
+            if name in core.buffers and p.is_complex():
                 value, buffer = torch.zeros_like(p), value
                 torch.view_as_real(value).copy_(buffer)
+            elif name in core.scalars:
+                value = torch.tensor(value, dtype=torch.float64)
             state[name] = value
         return state
 
@@ -404,12 +407,27 @@ class TorchOptimizer(torch.optim.Optimizer):
 
     @staticmethod
     def _run(core: optim.Optimizer, p, g, state) -> None:
-        """``core.apply`` on the tensors, viewed as real for a complex parameter."""
+        """``core.apply`` on the tensors, viewed as real for a complex parameter.
+
+        Eager, the rule reads ``t`` (and ``mu_product``) as Python numbers, as torch.optim reads
+        ``step.item()`` (a CPU tensor: no device sync), so its bias corrections are the NumPy
+        path's float64 arithmetic; compiled, it reads the tensors, which the graph updates."""
         rp, rg, rstate = _real(core, p, g, state)
+        numbers = not _compiling()
+        if numbers or rstate is not state:
+            rstate = dict(rstate)
+            for name in core.scalars:
+                value = rstate[name]
+                if numbers and torch.is_tensor(value):
+                    rstate[name] = int(value) if name == "t" else float(value)
         core.apply(rp, rg, rstate)
         if rstate is not state:  # the step count and any other number the rule keeps
             for name in core.scalars:
-                state[name] = rstate[name]
+                if torch.is_tensor(state[name]) and not torch.is_tensor(rstate[name]):
+                    state[name] = torch.tensor(rstate[name], dtype=torch.float64)  # a new one,
+                    # as torch.optim's eager step replaces nothing the caller may hold
+                else:
+                    state[name] = rstate[name]
 
     def _apply(self, rule: _GroupRule, items: list) -> None:
         """Step a group's checked ``(param, grad, state)`` items with the rule."""
