@@ -16,7 +16,7 @@ import numpy as np
 import optax
 from cases import CASES, EXACT, IDS
 
-from descentlab.optim._base import Coefficients
+from descentlab.optim import Coefficients
 
 STEPS = 40
 RNG = np.random.default_rng(15)

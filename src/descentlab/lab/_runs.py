@@ -382,7 +382,7 @@ def run(surface, optimizers, starts=None, *, steps: int = 100, seed=0, batch_siz
     All runs of one optimizer class (and keyword options) advance together, in chunks of
     16,384 runs (batched hyperparameters); the trajectories are those of one
     ``descentlab.optim`` loop per run, bit for bit but where a beta varies over the grid (there
-    to rounding: see ``descentlab.optim._base``).
+    to rounding: see ``descentlab.optim.Optimizer``).
 
     Example:
       >>> import numpy as np

@@ -88,7 +88,7 @@ import numpy as np
 import optax
 
 from descentlab import optim
-from descentlab.optim._base import Coefficients
+from descentlab.optim import Coefficients
 
 __all__ = [
     "gd", "sgd", "momentum", "nag", "adagrad", "rmsprop", "adadelta", "adam", "nadam",

@@ -9,12 +9,13 @@ Adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-08)
 
 from descentlab.optim._adam import Adam, Nadam
 from descentlab.optim._adaptive import AdaDelta, Adagrad, RMSProp
-from descentlab.optim._base import Family, Hyperparameter, Optimizer
+from descentlab.optim._base import Coefficients, Family, Hyperparameter, Optimizer
 from descentlab.optim._sgd import GD, NAG, SGD, Momentum
 
 __all__ = [
     "GD", "SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "AdaDelta", "Adam", "Nadam",
-    "Optimizer", "Family", "Hyperparameter", "get", "names", "lookup", "family_tree",
+    "Optimizer", "Coefficients", "Family", "Hyperparameter", "get", "names", "lookup",
+    "family_tree",
 ]
 
 _REGISTRY: dict[str, type[Optimizer]] = {

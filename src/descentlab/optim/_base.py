@@ -6,45 +6,8 @@ An optimizer is a small object holding validated hyperparameters. It never holds
     point = opt.lookahead(params, state)     # where to take the gradient (NAG: params - gamma v)
     opt.step(params, grad, state)            # params and state are updated in place
 
-Each class writes its math once, in ``rule``, directly under the formula in its docstring::
-
-    def rule(self, theta, g, state, hp):
-        m, v, t = state["m"], state["v"], state["t"]
-        m *= hp.beta1; m += (1 - hp.beta1) * g
-        ...
-        theta -= hp.lr * mhat / (sqrt(vhat) + hp.eps)
-        return theta, {"m": m, "v": v}
-
-The contract of ``rule(theta, g, state, hp)``, the one piece of math every path runs:
-
-* ``theta`` and ``g`` are the parameters and their gradient, and ``state`` the run's state (a dict)
-  with ``state["t"]`` already advanced to this step's number (1 on the first step). They are NumPy
-  arrays, torch tensors or JAX arrays, all of one kind.
-* ``hp`` holds the hyperparameters as attributes (``hp.lr``, ``hp.beta1``, ...): Python floats, or,
-  for batched runs, float64 arrays in the params' own library. The rule reads them from ``hp``
-  only, never from ``self``: the torch adapter and ``descentlab.optax`` hand in their own.
-* It returns ``(theta, updates)``: the new parameters and a dict of the new state entries besides
-  ``t`` (the buffers, and any other state such as Nadam's ``mu_product``). Written with augmented
-  assignment (``m *= beta1``), the body updates NumPy and torch buffers in place and rebinds the
-  name for an immutable JAX array; either way it returns the new values. ``apply`` copies a
-  returned array into the caller's buffer only when the rule made a new one (``m = beta1 * m + ...``
-  is fine too, at the cost of a copy).
-
-Every hyperparameter may be a float or an array that broadcasts against ``params`` without changing
-its shape, so ``Adam(lr=np.array([[0.01], [0.03], [0.13]]))`` on params of shape (3, 2) advances
-three independent two-parameter runs in one call. Precision: the coefficients built from
-hyperparameters alone (``1 - beta1``, ``beta1 ** t``) are computed in float64 either way. A float
-coefficient is then rounded to the params' dtype where it meets an array (NumPy's and torch's
-rule for Python numbers); an array one stays float64, and so does the arithmetic it enters, until
-the result is stored in the params' dtype. So a batched run agrees with the separate runs to
-rounding: with float64 params the arithmetic is the same but for ``beta ** t``, which NumPy
-computes for an array with its vectorized pow and Python for a float with C's (they may differ
-in the last bit); with float32 params, to float32 rounding (about a unit in the last place).
-
-The public state protocol, for code that drives optimizers (the torch adapter, the lab, the web
-page): ``buffers`` (the state arrays shaped like params), ``scalars`` (the other state entries,
-``("t",)`` or more), ``check(params, grad, state)`` (every check, writing nothing) and
-``apply(params, grad, state)`` (the step without the checks): ``step`` is ``check`` then ``apply``.
+Each class writes its math once, in ``rule``: see :class:`Optimizer` for its contract, the
+precision of batched runs and the public state protocol.
 """
 
 from __future__ import annotations
@@ -100,7 +63,53 @@ class Coefficients:
 
 
 class Optimizer:
-    """Base class. Subclasses define ``_ranges``, ``buffers``, ``family`` and ``rule``."""
+    """Base class. Subclasses define ``_ranges``, ``buffers``, ``family`` and ``rule``.
+
+    Each class writes its math once, in ``rule``, under the formula in its docstring::
+
+        def rule(self, theta, g, state, hp):
+            m, v, t = state["m"], state["v"], state["t"]
+            m *= hp.beta1
+            m += (1 - hp.beta1) * g
+            ...
+            theta -= hp.lr * mhat / (sqrt(vhat) + hp.eps)
+            return theta, {"m": m, "v": v}
+
+    The contract of ``rule(theta, g, state, hp)``, the one piece of math every path runs:
+
+    * ``theta`` and ``g`` are the parameters and their gradient, and ``state`` the run's state
+      (a dict) with ``state["t"]`` already advanced to this step's number (1 on the first step).
+      They are NumPy arrays, torch tensors or JAX arrays, all of one kind.
+    * ``hp`` holds the hyperparameters as attributes (``hp.lr``, ``hp.beta1``, ...): Python
+      floats, or, for batched runs, float64 arrays in the params' own library (JAX's default
+      float without x64). The rule reads them from ``hp`` only, never from ``self``: the torch
+      adapter and ``descentlab.optax`` hand in their own (a :class:`Coefficients`).
+    * It returns ``(theta, updates)``: the new parameters and a dict of the new state entries
+      besides ``t`` (the buffers, and any other state such as Nadam's ``mu_product``). Written
+      with augmented assignment (``m *= beta1``), the body updates NumPy and torch buffers in
+      place and rebinds the name for an immutable JAX array; either way it returns the new
+      values. ``apply`` copies a returned array into the caller's buffer only when the rule made
+      a new one (``m = beta1 * m + ...`` works too, at the cost of a copy).
+    * Every rule ends with ``theta -= step`` and reads ``theta`` nowhere else:
+      ``descentlab.optax`` runs it from ``theta = 0`` to get the update ``-step`` exactly.
+
+    Every hyperparameter may be a float or an array that broadcasts against ``params`` without
+    changing its shape, so ``Adam(lr=np.array([[0.01], [0.03], [0.13]]))`` on params of shape
+    (3, 2) advances three independent two-parameter runs in one call. Precision: the coefficients
+    built from hyperparameters alone (``1 - beta1``, ``beta1 ** t``) are computed in float64. A
+    float coefficient is then rounded to the params' dtype where it meets an array (NumPy's and
+    torch's rule for Python numbers); an array one stays float64, and so does the arithmetic it
+    enters, until the result is stored in the params' dtype. So a batched run agrees with the
+    separate runs to rounding: with float64 params the arithmetic is the same but for
+    ``beta ** t``, which NumPy computes for an array with its vectorized pow and Python for a
+    float with C's (they may differ in the last bit); with float32 params, to float32 rounding.
+
+    The public state protocol, for code that drives optimizers (the torch adapter, the lab, the
+    web page): ``buffers`` (the state arrays shaped like params), ``scalars`` (the other state
+    entries, ``("t",)`` or more), ``check(params, grad, state)`` (every check, writing nothing),
+    ``apply(params, grad, state)`` (the step without the checks: ``step`` is ``check`` then
+    ``apply``) and ``coefficients(params)`` (the ``hp`` that ``apply`` hands the rule).
+    """
 
     #: allowed interval for each numeric hyperparameter
     _ranges: dict[str, Interval] = {}

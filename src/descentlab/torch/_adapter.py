@@ -28,7 +28,7 @@ import torch
 
 from descentlab import optim
 from descentlab._validation import check_in_range
-from descentlab.optim._base import Coefficients
+from descentlab.optim import Coefficients
 
 __all__ = ["TorchOptimizer", "GD", "SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "AdaDelta",
            "Adam", "Nadam"]
