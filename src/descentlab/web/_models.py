@@ -228,11 +228,30 @@ class GifRequest(_Strict):
     @model_validator(mode="after")
     def _bounded(self):
         _check_bounds(self.bounds)
-        work = len(self.run.optimizers) * len(self.run.starts) * self.run.steps
-        if work > LIMITS.max_gif_run_steps:
-            raise ValueError(f"a GIF is limited to {LIMITS.max_gif_run_steps:,} run-steps; this "
-                             f"request has {work:,}")
+        runs = len(self.run.optimizers) * len(self.run.starts)
+        if runs * self.run.steps > LIMITS.max_gif_run_steps:
+            raise ValueError(gif_limit_message(runs, self.run.steps))
         return self
+
+
+def gif_limit_message(runs: int, steps: int, limit: int | None = None) -> str:
+    """Why a GIF of ``runs`` x ``steps`` is refused, and how to get under ``limit`` run-steps.
+
+    Names the steps that fit with these runs and the runs that fit with these steps (when at least
+    one does). The playground page (static/js/app.js, ``exportServer``) checks before it sends
+    and words its message the same way.
+
+    >>> gif_limit_message(3, 5000, 10_000)  # doctest: +NORMALIZE_WHITESPACE
+    'A GIF is limited to 10,000 run-steps (runs x steps); these 3 runs x 5,000 steps make 15,000.
+    Lower the steps to 3,333 or fewer, or keep 2 runs (optimizers x start points).'
+    """
+    limit = LIMITS.max_gif_run_steps if limit is None else limit
+    fit_steps, fit_runs = limit // runs, limit // steps
+    text = (f"A GIF is limited to {limit:,} run-steps (runs x steps); these {runs} runs x "
+            f"{steps:,} steps make {runs * steps:,}. Lower the steps to {fit_steps:,} or fewer")
+    if fit_runs >= 1:
+        text += f", or keep {fit_runs} run{'s' if fit_runs > 1 else ''} (optimizers x start points)"
+    return text + "."
 
 
 Scale = Literal["linear", "log"]
