@@ -13,7 +13,6 @@ import json
 import time
 
 import pytest
-
 from test_web_browser import results, settled, wait_until
 
 pytestmark = pytest.mark.browser
