@@ -4,6 +4,7 @@ of a request, slow and vanished clients, and heavy requests that must not hold u
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -217,17 +218,42 @@ def test_cheap_requests_are_answered_while_the_heavy_pool_is_full(no_cost_cap):
         assert _wait(lambda: heavy._slots._value == 2, 20)
 
 
-def test_a_stalled_request_body_gets_408():
+def _read_until_closed(sock: socket.socket) -> str:
+    """The whole answer: every packet until the server closes (the 408 says Connection: close).
+
+    uvicorn writes the status line and headers, then the body, as separate writes (separate TCP
+    packets: asyncio sets TCP_NODELAY); one ``recv`` may return the headers alone. That is what
+    made this test fail once on a loaded machine when it read a single ``recv(4096)``: the answer
+    began "HTTP/1.1 408" without its body. The 408 has one source, ``BodyLimit`` (uvicorn 0.55
+    has no request-body timeout of its own and never answers 408).
+    """
+    sock.settimeout(20)
+    chunks = []
+    while chunk := sock.recv(4096):
+        chunks.append(chunk)
+    sock.close()
+    return b"".join(chunks).decode()
+
+
+def _headers_then_body_later(app, pause: float = 0.3):
+    """``app``, with a pause between each answer's headers and its body: the two packets of a
+    loaded machine, every time."""
+    async def wrapped(scope, receive, send):
+        async def slow_send(message):
+            await send(message)
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(pause)
+        await app(scope, receive, slow_send)
+    return wrapped
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-go", "headers-then-body"])
+def test_a_stalled_request_body_gets_408(split):
     from descentlab.web import create_app
 
-    with LiveServer(app=create_app(body_timeout=0.5)) as server:
-        sock = _send(server.port, "/api/run", b'{"surface"', declared=500)
-        sock.settimeout(20)
-        chunks = []
-        while chunk := sock.recv(4096):  # until the server closes (Connection: close)
-            chunks.append(chunk)
-        answer = b"".join(chunks).decode()
-        sock.close()
+    app = create_app(body_timeout=0.5)
+    with LiveServer(app=_headers_then_body_later(app) if split else app) as server:
+        answer = _read_until_closed(_send(server.port, "/api/run", b'{"surface"', declared=500))
     assert answer.startswith("HTTP/1.1 408") and "did not arrive within 0.5 s" in answer
 
 

@@ -123,4 +123,8 @@ def test_a_gif_over_the_limit_says_how_to_get_under_it(page, live_server):
     text = page.locator("#message").inner_text()
     assert "limited to 10,000 run-steps" in text and "3 runs x 5,000 steps make 15,000" in text
     assert "Lower the steps to 3,333 or fewer" in text and "keep 2 runs" in text
+    # word for word what the server answers to the same request
+    from descentlab.web._models import gif_limit_message
+
+    assert gif_limit_message(3, 5000) in text
     assert gif_requests == []

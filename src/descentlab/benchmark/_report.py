@@ -288,31 +288,51 @@ _CSS = (
 )
 
 
-def _run_sentence(stats: dict) -> str:
+PERFORMANCE_FIELDS = ("trials_run", "tasks_run", "executor", "wall_s", "trials_per_minute",
+                      "utilisation", "in_store_at_start")
+
+
+def run_sentence(stats: dict) -> str:
+    """"N trials in M tasks on EXECUTOR in S s: R trials per minute, worker utilisation U"."""
     return (f"{stats.get('trials_run', 0)} trials in {stats.get('tasks_run', 0)} tasks on "
             f"{stats.get('executor', '?')} in {stats.get('wall_s', 0.0):.1f} s: "
             f"{stats.get('trials_per_minute', 0.0):.0f} trials per minute, worker utilisation "
             f"{stats.get('utilisation', 0.0):.0%}")
 
 
+def save_performance(stats: dict, keep: Path) -> bool:
+    """Save the performance of an invocation that ran trials in ``keep`` (performance.json);
+    one that ran none leaves the saved one alone. True when it wrote."""
+    if stats.get("trials_run", 0) <= 0:
+        return False
+    atomic_write_text(keep, json.dumps({k: stats.get(k) for k in PERFORMANCE_FIELDS},
+                                       indent=2) + "\n")
+    return True
+
+
+def saved_performance(keep: Path) -> dict | None:
+    """The performance saved in ``keep`` by the last invocation that ran trials (None: none)."""
+    try:
+        before = json.loads(Path(keep).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return before if isinstance(before, dict) else None
+
+
 def _performance_line(stats: dict, keep: Path) -> str:
     """The report's performance line. An invocation that ran trials states its speed and saves
     it in ``keep``; one that ran none (every trial already in the store) says so and repeats the
     saved line of the invocation that ran them (or says that none is known)."""
-    if stats.get("trials_run", 0) > 0:
-        atomic_write_text(keep, json.dumps({k: stats.get(k) for k in (
-            "trials_run", "tasks_run", "executor", "wall_s", "trials_per_minute",
-            "utilisation", "in_store_at_start")}, indent=2) + "\n")
-        return (f"This invocation ran {_run_sentence(stats)}; "
+    if save_performance(stats, keep):
+        return (f"This invocation ran {run_sentence(stats)}; "
                 f"{stats.get('in_store_at_start', 0)} trials were already in the store and were "
                 "not redone.")
     line = (f"This invocation found all {stats.get('in_store_at_start', 0)} trials in the store "
             "and ran none.")
-    try:
-        before = json.loads(keep.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    before = saved_performance(keep)
+    if before is None:
         return line + " The performance of the invocation that ran them was not recorded."
-    return line + f" The last invocation that ran trials ran {_run_sentence(before)}."
+    return line + f" The last invocation that ran trials ran {run_sentence(before)}."
 
 
 def write_report(A: Analysis, stats: dict, path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from descentlab._files import atomic_write_text
 from descentlab.benchmark._analysis import Analysis, analyse, write_summary
 from descentlab.benchmark._protocol import make_settings
+from descentlab.benchmark._report import save_performance, saved_performance
 from descentlab.benchmark._runner import execute
 from descentlab.benchmark._store import Store
 
@@ -24,6 +25,7 @@ __all__ = ["run_benchmark", "OutputInUseError", "OversubscribedWarning", "worker
 
 LOCK_FILE = "bench.lock"
 PID_FILE = "bench.pid"
+PERFORMANCE_FILE = "performance.json"
 
 
 class OutputInUseError(ValueError):
@@ -103,9 +105,14 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
       epochs: one budget for every problem, or ``{problem: epochs}``.
       report: write ``report.html`` (needs matplotlib). progress: show a tqdm progress bar.
 
-    Returns ``(analysis, run_stats)``. Files: ``results.sqlite``, ``summary.csv``,
-    ``timing.csv``, ``run.json`` (this invocation's throughput) and ``report.html``; while it
-    runs, ``bench.lock`` and ``bench.pid`` (the one-writer lock and its holder).
+    Returns ``(analysis, run_stats)``; when this invocation ran no trial (every one was already
+    in the store), ``run_stats["last_performance"]`` is the saved performance of the last
+    invocation that ran trials (None when none was saved). Files: ``results.sqlite``,
+    ``summary.csv``, ``timing.csv``, ``run.json`` (this invocation's throughput),
+    ``performance.json`` (the throughput of the last invocation that ran trials: a re-run that
+    finds nothing left to run keeps it and repeats it, in the report too, rather than "0 trials
+    per minute") and ``report.html``; while it runs, ``bench.lock`` and ``bench.pid`` (the
+    one-writer lock and its holder).
 
     Raises OutputInUseError (a ValueError) when another run holds ``out``, CorruptStoreError
     (a ValueError) for a damaged ``results.sqlite``; warns (OversubscribedWarning) for more
@@ -150,6 +157,8 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
             for t in A.timing]
         atomic_write_text(out / "timing.csv", "\n".join(lines) + "\n")
         atomic_write_text(out / "run.json", json.dumps(stats, indent=2) + "\n")
+        if not save_performance(stats, out / PERFORMANCE_FILE):
+            stats["last_performance"] = saved_performance(out / PERFORMANCE_FILE)
         if report:
             from descentlab.benchmark._report import write_report
 

@@ -99,13 +99,35 @@ def _print_summary(A, stats, args) -> int:
     print("\nPublished findings:")
     for fd in A.findings:
         print(f"  [{fd['verdict']}] {fd['claim']}\n      {fd['evidence']}")
-    print(f"\n{stats['trials_run']} trials run in {stats['wall_s']:.1f} s "
-          f"({stats['trials_per_minute']:.0f} trials/min, worker utilisation "
-          f"{stats['utilisation']:.0%}, {stats['executor']}); "
-          f"{stats['in_store_at_start']} were already stored.")
-    print(f"Wrote {args.out}/summary.csv, timing.csv, run.json"
-          + ("" if args.no_report else ", report.html") + f" (trials: {args.out}/results.sqlite)")
+    print()
+    print(_performance_summary(stats, args.out))
+    files = ["summary.csv", "timing.csv", "run.json"]
+    if stats["trials_run"] > 0:
+        files.append("performance.json")
+    if not args.no_report:
+        files.append("report.html")
+    print(f"Wrote {args.out}/{', '.join(files)} (trials: {args.out}/results.sqlite)")
     return 0
+
+
+def _performance_summary(stats: dict, out) -> str:
+    """This invocation's speed; or, when it ran no trial, that nothing was left to run and the
+    speed of the last invocation that ran trials (kept in OUT/performance.json)."""
+    if stats["trials_run"] > 0:
+        return (f"{stats['trials_run']} trials run in {stats['wall_s']:.1f} s "
+                f"({stats['trials_per_minute']:.0f} trials/min, worker utilisation "
+                f"{stats['utilisation']:.0%}, {stats['executor']}); "
+                f"{stats['in_store_at_start']} were already stored.")
+    line = (f"Nothing left to run: all {stats['in_store_at_start']} trials were already in "
+            f"{out}/results.sqlite.")
+    last = stats.get("last_performance")
+    if not last:
+        return line + (f" The performance of the run that computed them was not recorded "
+                       f"({out}/performance.json is missing).")
+    from descentlab.benchmark._report import run_sentence
+
+    return line + (f" The last invocation that ran trials ran {run_sentence(last)} (kept in "
+                   f"{out}/performance.json).")
 
 
 def register(subparsers) -> None:
@@ -114,7 +136,8 @@ def register(subparsers) -> None:
         description="Train every optimizer on every problem under the same budget, tune the "
         "learning rate on validation data, re-run the chosen settings with fresh seeds and write "
         "DIR/results.sqlite (one row per trial; rerun the same command to resume), "
-        "DIR/summary.csv and DIR/report.html.",
+        "DIR/summary.csv, DIR/performance.json (the speed of the last invocation that ran trials) "
+        "and DIR/report.html.",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--quick", action="store_true",

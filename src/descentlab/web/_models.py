@@ -170,7 +170,8 @@ class RunRequest(_Strict):
                                    description="minibatch size on a data surface; null: full batch")
     record_state: bool = Field(True, description="also return the optimizers' internal state")
     tolerance: float = Field(1e-3, gt=0, allow_inf_nan=False,
-                             description="tolerance on J - J* for the steps_to_tol metric")
+                             description="tolerance on J - J* for the first_within_tol and "
+                             "steps_to_tol metrics")
 
     @model_validator(mode="after")
     def _bounded(self):
@@ -227,11 +228,30 @@ class GifRequest(_Strict):
     @model_validator(mode="after")
     def _bounded(self):
         _check_bounds(self.bounds)
-        work = len(self.run.optimizers) * len(self.run.starts) * self.run.steps
-        if work > LIMITS.max_gif_run_steps:
-            raise ValueError(f"a GIF is limited to {LIMITS.max_gif_run_steps:,} run-steps; this "
-                             f"request has {work:,}")
+        runs = len(self.run.optimizers) * len(self.run.starts)
+        if runs * self.run.steps > LIMITS.max_gif_run_steps:
+            raise ValueError(gif_limit_message(runs, self.run.steps))
         return self
+
+
+def gif_limit_message(runs: int, steps: int, limit: int | None = None) -> str:
+    """Why a GIF of ``runs`` x ``steps`` is refused, and how to get under ``limit`` run-steps.
+
+    Names the steps that fit with these runs and the runs that fit with these steps (when at least
+    one does). The playground page (static/js/app.js, ``exportServer``) checks before it sends
+    and words its message the same way.
+
+    >>> gif_limit_message(3, 5000, 10_000)  # doctest: +NORMALIZE_WHITESPACE
+    'A GIF is limited to 10,000 run-steps (runs x steps); these 3 runs x 5,000 steps make 15,000.
+    Lower the steps to 3,333 or fewer, or keep 2 runs (optimizers x start points).'
+    """
+    limit = LIMITS.max_gif_run_steps if limit is None else limit
+    fit_steps, fit_runs = limit // runs, limit // steps
+    text = (f"A GIF is limited to {limit:,} run-steps (runs x steps); these {runs} runs x "
+            f"{steps:,} steps make {runs * steps:,}. Lower the steps to {fit_steps:,} or fewer")
+    if fit_runs >= 1:
+        text += f", or keep {fit_runs} run{'s' if fit_runs > 1 else ''} (optimizers x start points)"
+    return text + "."
 
 
 Scale = Literal["linear", "log"]
@@ -350,6 +370,30 @@ class RunInfo(BaseModel):
     diverged_at: int | None
 
 
+class RunMetrics(BaseModel):
+    """The measured metrics of every run (descentlab.lab._metrics has the exact definitions).
+
+    A run that touches the tolerance and bounces out again has a ``first_within_tol`` but no
+    ``steps_to_tol`` yet: the two are always sent together so a client can show both.
+    """
+
+    final_loss: list[Num] = Field(..., description="J at the last step (null: diverged)")
+    loss_gap: list[Num] = Field(..., description="final_loss - J* (null: no known minimum)")
+    distance: list[Num] = Field(..., description="distance from the last point to the nearest "
+                                "known minimum")
+    nearest_minimum: list[int] = Field(..., description="that minimum's index (-1: none)")
+    first_within_tol: list[int] = Field(
+        ..., description="the first step t with J_t - J* <= tolerance ('first reached'); "
+        "-1: never")
+    steps_to_tol: list[int] = Field(
+        ..., description="the step from which the run stays within the tolerance to the end "
+        "(J_s - J* <= tolerance for every s >= t); -1: never settles, diverged or no minimum")
+    path_length: list[Num] = Field(..., description="sum of the finite step lengths")
+    oscillation: list[Num] = Field(..., description="zig-zag index: the fraction of turns by "
+                                   "more than 90 degrees (null: fewer than two moving steps)")
+    diverged_at: list[int] = Field(..., description="step of divergence, -1: never")
+
+
 class RunAnswer(BaseModel):
     """``lab.run``'s result: run i is optimizer i // len(starts) from start i % len(starts)."""
 
@@ -359,10 +403,11 @@ class RunAnswer(BaseModel):
     trajectories: list[list[XY]] = Field(..., description="(steps+1, runs, 2)")
     losses: list[list[Num]] = Field(..., description="(steps+1, runs), full-batch J")
     diverged_at: list[int] = Field(..., description="step of divergence per run, -1: never")
-    metrics: dict[str, list[Num]] = Field(
-        ..., description="Runs.metrics(tolerance, columns=True): final_loss, loss_gap, distance, "
-        "nearest_minimum, steps_to_tol (-1: never), path_length, oscillation (zig-zag index), "
-        "diverged_at (-1: never)")
+    metrics: RunMetrics = Field(
+        ..., description="Runs.metrics(tolerance, columns=True), one value per run: final_loss, "
+        "loss_gap, distance, nearest_minimum, first_within_tol (the first step within the "
+        "tolerance, -1: never), steps_to_tol (the step from which the run stays within it, "
+        "-1: never), path_length, oscillation (zig-zag index), diverged_at (-1: never)")
     metric_settings: dict
     states: dict[str, list[list[XY]]] | None = Field(
         None, description="Runs.states, each (steps+1, runs, 2): grad and lookahead of the step "

@@ -170,6 +170,7 @@ async function pump() {
   }
   if (dirty) { pump(); return; }
   if (failure) {
+    clearRuns();
     showMessage(failure.message);
     document.body.dataset.state = "error";
   } else {
@@ -201,6 +202,28 @@ function publishResults() {
   box.dataset.metrics = JSON.stringify(r.metrics);
   box.dataset.count = String(app.runCount);
   box.dataset.step = String(app.s.t);
+}
+
+// A refused run (422) leaves no runs on the page: the paths, loss curves, metrics and legend of
+// the previous settings (often the previous surface) would read as the new settings' answer under
+// the error banner. The contours stay (they are the current surface's when its grid loaded), the
+// loss chart says why it is empty, and the exports wait for the next successful run.
+function clearRuns() {
+  app.result = null;
+  app.request = null;
+  app.cloud = null;
+  pause();
+  const box = $("results");
+  box.dataset.trajectories = "[]";
+  box.dataset.losses = "[]";
+  box.dataset.metrics = "{}";
+  $("metrics").tHead.replaceChildren();
+  $("metrics").tBodies[0].replaceChildren();
+  $("tolerance-note").textContent = "";
+  $("legend").replaceChildren();
+  $("inspector").replaceChildren(el("p", { class: "hint", text: "no runs to inspect" }));
+  app.chart.clear("no runs: the request was refused (see the message)");
+  draw();
 }
 
 // ------------------------------------------------------------------ URL
@@ -273,7 +296,7 @@ function buildSurfaceControls() {
     setBatch(v);
   });
 
-  $("formula").addEventListener("input", debounce(checkFormula, 250));
+  $("formula").addEventListener("input", () => checkFormulaSoon());
   $("formula").addEventListener("keydown", (e) => { if (e.key === "Enter") applyFormula(); });
   $("formula-apply").addEventListener("click", applyFormula);
 }
@@ -338,15 +361,18 @@ function chooseSurface(surface) {
   changed({ grid: true });
 }
 
+// The inline check shows the answer for the latest text only (a newer check supersedes an older
+// one's display), but returns its own answer to its caller whatever came after: "Plot" (click or
+// Enter) cancels the pending as-you-type check, checks the text at once and applies that very
+// text, so a click within the typing delay is never swallowed by the delayed check.
 let formulaSeq = 0;
-async function checkFormula() {
-  const text = $("formula").value.trim();
+async function checkFormula(text = $("formula").value.trim()) {
   const seq = ++formulaSeq;
   const out = $("formula-error");
   if (!text) { out.hidden = true; return null; }
   try {
     const answer = await postJSON("/api/expression", { text });
-    if (seq !== formulaSeq) return null;
+    if (seq !== formulaSeq) return answer;
     out.hidden = false;
     out.className = answer.valid ? "inline-ok" : "inline-error";
     out.textContent = answer.valid ? `ok: ${answer.formula}` : answer.message;
@@ -362,11 +388,14 @@ async function checkFormula() {
   }
 }
 
+const checkFormulaSoon = debounce(checkFormula, 250);
+
 async function applyFormula() {
-  const answer = await checkFormula();
+  checkFormulaSoon.cancel();
+  const text = $("formula").value.trim();
+  const answer = await checkFormula(text);
   if (!answer || !answer.valid) return;
   const s = app.s;
-  const text = $("formula").value.trim();
   const sameSurface = s.surface.expression === text;
   s.surface = { expression: text };
   s.batchSize = null;
@@ -649,6 +678,7 @@ function draw() {
     buildLegend(colors);
   }
   app.plot.draw(scene);
+  $("results").dataset.drawn = String(scene.runs.length);
 }
 
 function buildLegend(colors) {

@@ -25,9 +25,30 @@ export class LossChart {
     this.canvas.height = Math.round(this.h * dpr);
   }
 
+  // An empty chart with a short note (wrapped to the chart's width), e.g. after a refused run.
+  clear(note) {
+    const ctx = this.ctx;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, this.w, this.h);
+    ctx.fillStyle = "#667085"; ctx.font = "12px system-ui, sans-serif";
+    ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
+    const width = this.w - 2 * M.right - 8;
+    let line = "", y = M.top + 18;
+    for (const word of String(note).split(" ")) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && ctx.measureText(next).width > width) {
+        ctx.fillText(line, M.right + 4, y); y += 16; line = word;
+      } else line = next;
+    }
+    if (line) ctx.fillText(line, M.right + 4, y);
+    this.canvas.dataset.note = String(note);
+    this.canvas.dataset.clipped = "0";
+  }
+
   // series: [{color, losses: [number|null], selected}], t: current step
   draw(series, t) {
     const ctx = this.ctx;
+    delete this.canvas.dataset.note;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.w, this.h);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, this.w, this.h);
