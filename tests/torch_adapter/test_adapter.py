@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from adapter_cases import data, make_model
 
 import descentlab.torch as dt
 from descentlab import optim
@@ -22,19 +23,6 @@ def float64_default():
     torch.set_default_dtype(torch.float64)  # torch.optim's scalar state (NAdam) in float64
     yield
     torch.set_default_dtype(old)
-
-
-def make_model(seed=0):
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 8),
-                               torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
-
-
-def data(seed=1):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(64, 4, generator=g, dtype=torch.float64)
-    return x, torch.sin(x.sum(1, keepdim=True)) + 0.1 * torch.randn(64, 1, generator=g,
-                                                                     dtype=torch.float64)
 
 
 def train(model, opt, steps=STEPS, batch=None):
