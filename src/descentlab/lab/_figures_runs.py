@@ -159,22 +159,34 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
     if known and log:
         ax.set_yscale("log")
         ax.axhline(tol, color="#777777", ls="--", lw=0.8, label=f"tol {fmt(tol)}")
-    ax.set(xlabel="step", ylabel="J - f*" if known else "J",
-           title="Loss vs step" + (" (gap to the minimum)" if known else ""))
+    ax.set(xlabel="step", ylabel="J - f*" if known else "J")
+    # the size of plot_paths' title: side by side (race, animate) the two panels' titles match
+    ax.set_title("Loss vs step" + (" (gap to the minimum)" if known else ""), fontsize=10)
     if legend:
         ax.legend(fontsize=7)
     measured(fig, final_losses=[float(v) for v in runs.losses[-1]])
     return fig
 
 
+def legend_columns(entries: int, ncols: int) -> int:
+    """At most ``ncols`` legend columns for ``entries`` entries, fewer where the last column
+    would hold one entry alone: matplotlib fills columns top to bottom, so two runs and the
+    tolerance line in two columns put "tol" by itself a whole label's width to the right."""
+    while ncols > 1 and entries - (-(-entries // ncols)) * (ncols - 1) <= 1:
+        ncols -= 1
+    return ncols
+
+
 def legend_below(fig, paths_ax, loss_ax, *, ncols: int, fontsize: float = 8):
     """One legend under both panels, outside the axes: each run's entry from ``paths_ax`` (its
-    label carries the metrics) and the tolerance line from ``loss_ax``."""
+    label carries the metrics) and the tolerance line from ``loss_ax``; in at most ``ncols``
+    columns (see :func:`legend_columns`)."""
     handles, labels = paths_ax.get_legend_handles_labels()
     for h, lab in zip(*loss_ax.get_legend_handles_labels(), strict=True):
         if not str(h.get_gid()).startswith("run:"):  # the tolerance line
             handles.append(h)
             labels.append(lab)
+    ncols = legend_columns(len(handles), ncols)
     return fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
                       fontsize=fontsize, frameon=False, handlelength=2.2, columnspacing=2.5)
 
@@ -185,7 +197,7 @@ def plot_race(runs, *, tol: float = 1e-3, title: str | None = None, bounds=None)
     tolerance line. The legend sits outside the axes, so it covers no path and no curve however
     the runs go; the figure grows by its height (two columns, one row per two entries).
     """
-    ncols = 2 if len(runs) > 1 else 1
+    ncols = legend_columns(len(runs) + 1, 2)
     rows = -(-(len(runs) + 1) // ncols)
     fig = new_figure(figsize=(13, 5.2 + 0.19 * rows))
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.35, 1])
@@ -339,7 +351,7 @@ def plot_ravine(surface=None, *, optimizers=(("sgd", {"lr": 0.19}),
 
     surface = surfaces.get("ravine") if surface is None else surface
     runs = _run(surface, list(optimizers), starts=start, steps=steps)
-    ncols = 2 if len(runs) > 1 else 1
+    ncols = legend_columns(len(runs) + 1, 2)
     fig = new_figure(figsize=(14, 5.0 + 0.19 * -(-(len(runs) + 1) // ncols)))
     ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.35, 1, 1])
     plot_paths(runs, ax=ax1, tol=tol, legend=False)
@@ -358,8 +370,8 @@ def plot_ravine(surface=None, *, optimizers=(("sgd", {"lr": 0.19}),
     ax2.axhline(0.0, color="black", lw=0.6)
     if max(settled) > 0:  # the swings, not the flat tail after them
         ax2.set_xlim(0, min(runs.steps, int(1.6 * max(settled)) + 1))
-    ax2.set(xlabel="step", ylabel="y (across the ravine)",
-            title="Across the ravine: y vs step")
+    ax2.set(xlabel="step", ylabel="y (across the ravine)")
+    ax2.set_title("Across the ravine: y vs step", fontsize=10)
     ax2.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, -0.16), frameon=False)
     plot_loss_vs_step(runs, ax=ax3, tol=tol, legend=False)
     legend_below(fig, ax1, ax3, ncols=ncols, fontsize=8)
