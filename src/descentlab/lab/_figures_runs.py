@@ -30,6 +30,24 @@ def _run(surface, optimizers, starts=None, **kw):
     return run(surface, optimizers, starts, **kw)
 
 
+#: the line style of a run whose path repeats an earlier run's exactly: the earlier (solid) line
+#: shows through its gaps, so neither hides the other
+SAME_PATH_STYLE = (0, (4, 4))
+
+
+def same_path_as(runs) -> list:
+    """For each run, the index of the first earlier run with exactly the same trajectory (every
+    position equal, NaN where NaN), else ``None``: GD and SGD without minibatches, say, take the
+    same steps, and one line would hide the other."""
+    first: dict = {}
+    out = []
+    for i in range(len(runs)):
+        key = np.ascontiguousarray(runs.trajectories[:, i]).tobytes()
+        out.append(first.get(key))
+        first.setdefault(key, i)
+    return out
+
+
 def _colors(runs) -> list[str]:
     """One colour per run: the optimizer's colour, or a cycle when an optimizer appears twice."""
     names = list(runs.meta.optimizer_names())
@@ -94,7 +112,8 @@ def plot_paths(runs, *, ax=None, tol: float = 1e-3, bounds=None, legend: bool = 
 
     Each run is drawn as a line from its start (circle) to its last finite point (square); a run
     that diverged ends with a cross where it left the box (its later points are not finite).
-    Known minima are gold stars. Legend entries are ``Runs.label(i)`` followed by
+    Known minima are gold stars. A run whose path repeats an earlier run's exactly (see
+    :func:`same_path_as`) is dashed over it and its label says so. Legend entries are ``Runs.label(i)`` followed by
     :func:`metrics_text` (loss gap, steps to ``tol``, zig-zag index) unless ``label_metrics`` is
     False.
 
@@ -115,12 +134,16 @@ def plot_paths(runs, *, ax=None, tol: float = 1e-3, bounds=None, legend: bool = 
     draw_contours(ax, surface, bounds=bounds)
     metrics = runs.metrics(tol)
     colors = _colors(runs)
+    same = same_path_as(runs)
     for i in range(len(runs)):
         xy = _finite_prefix(runs.trajectories[:, i])
         label = run_label(runs, i)
+        if same[i] is not None:
+            label += f" (same path as {run_label(runs, same[i])}, dashed over it)"
         if label_metrics:
             label += ": " + metrics_text(metrics[i], steps=runs.steps)
-        (line,) = ax.plot(xy[:, 0], xy[:, 1], "-", color=colors[i], lw=1.6, label=label,
+        (line,) = ax.plot(xy[:, 0], xy[:, 1], color=colors[i], lw=1.6, label=label,
+                          ls="-" if same[i] is None else SAME_PATH_STYLE,
                           gid=f"run:{i}", marker="." if runs.steps <= 60 else None, ms=3)
         if markers and len(xy):
             ax.plot(*xy[0], "o", color=colors[i], ms=6, mec="black", mew=0.6, label="_start")
@@ -144,6 +167,7 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
     fig, ax = new_axes(ax, figsize=(6.5, 4.2))
     fstar = runs.surface.minimum_value
     colors = _colors(runs)
+    same = same_path_as(runs)
     known = fstar == fstar
     steps = np.arange(runs.steps + 1)
     for i in range(len(runs)):
@@ -153,7 +177,8 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
         y = L[:n] - fstar if known else L[:n]
         if known and log:
             y = np.maximum(y, 1e-16)
-        ax.plot(steps[:n], y, color=colors[i], lw=1.4, label=run_label(runs, i), gid=f"run:{i}")
+        ax.plot(steps[:n], y, color=colors[i], lw=1.4, label=run_label(runs, i), gid=f"run:{i}",
+                ls="-" if same[i] is None else SAME_PATH_STYLE)
         if runs.diverged_at[i] >= 0 and n:
             ax.plot(steps[n - 1], y[-1], "X", color=colors[i], ms=8, mec="black", mew=0.6)
     if known and log:
