@@ -14,10 +14,9 @@ import json
 
 import numpy as np
 import pytest
+from test_web_browser import results, settled, wait_until
 
 from descentlab import lab, surfaces
-
-from test_web_browser import results, settled, wait_until
 
 pytestmark = pytest.mark.browser
 

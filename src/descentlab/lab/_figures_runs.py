@@ -113,9 +113,9 @@ def plot_paths(runs, *, ax=None, tol: float = 1e-3, bounds=None, legend: bool = 
     Each run is drawn as a line from its start (circle) to its last finite point (square); a run
     that diverged ends with a cross where it left the box (its later points are not finite).
     Known minima are gold stars. A run whose path repeats an earlier run's exactly (see
-    :func:`same_path_as`) is dashed over it and its label says so. Legend entries are ``Runs.label(i)`` followed by
-    :func:`metrics_text` (loss gap, steps to ``tol``, zig-zag index) unless ``label_metrics`` is
-    False.
+    :func:`same_path_as`) is dashed over it and its label says so. Legend entries are
+    ``Runs.label(i)`` followed by :func:`metrics_text` (loss gap, steps to ``tol``, zig-zag
+    index) unless ``label_metrics`` is False.
 
     Args:
       runs: a :class:`descentlab.lab.Runs`.
