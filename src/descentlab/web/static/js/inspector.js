@@ -163,6 +163,9 @@ export class Inspector {
     };
     for (const p of parts) keyItem(p.color, p.label);
     if (overlay.cloud) keyItem("#0b7285", `full-batch −lr·g, dots: ${this.cloud.count} minibatches of ${bs}`);
+    else if (this.ctx.isDataSurface() && bs && theta && next && !plainStep) {
+      key.append(el("span", { text: "no minibatch cloud: this step is not −lr·g" }));
+    }
     if (overlay.lookahead) keyItem("#111", "⊕ look-ahead");
     if (this.note) key.append(el("span", { text: this.note }));
     this.root.replaceChildren(select, table, key);
