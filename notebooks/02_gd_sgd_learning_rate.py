@@ -66,8 +66,9 @@ lab.plot_lr_row()
 # The lab runs many settings as one vectorized computation. A sweep over 60 learning rates, each
 # counted by the steps it needs to get within 1e-6 of the minimum, shows the whole story: too
 # small is slow, the fastest rate sits just below the limit (for a quadratic, 2 / (L + mu) with
-# mu = 2 the smallest curvature), and past 2 / L the runs diverge. (The smallest rates do not
-# get there within the 1000 steps and are left out.)
+# mu = 2 the smallest curvature), and past 2 / L the runs diverge: those have no step count, so
+# they are the shaded strip on the right. (The smallest rates do not get there within
+# the 1000 steps and are left out.)
 
 # %%
 lrs = np.geomspace(0.003, 0.2, 60)
@@ -75,15 +76,22 @@ r = lab.run(s, ("gd", {"lr": lrs}), steps=1000)
 m = r.metrics(tol=1e-6, columns=True)
 ok = (r.diverged_at < 0) & (m["steps_to_tol"] >= 0)
 
-fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+diverged = r.diverged_at >= 0
+fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
 ax.semilogx(lrs[ok], m["steps_to_tol"][ok], "o-", ms=3, label="steps to J - J* <= 1e-6")
-ax.plot(lrs[r.diverged_at >= 0], np.zeros((r.diverged_at >= 0).sum()), "x", color="#d62728",
-        label="diverged")
+# a diverged run has no step count: the diverged rates are a shaded strip, with no height on the
+# "steps" axis (a mark at some height would read as that many steps)
+lo = np.sqrt(lrs[diverged].min() * lrs[~diverged].max())  # between the last good rate and it
+ax.axvspan(lo, lrs.max() * 1.05, color="#d62728", alpha=0.15, lw=0,
+           label=f"diverged ({diverged.sum()} rates; no step count)")
+ax.text(np.sqrt(lo * lrs.max() * 1.05), 0.5, "diverged", color="#a61e1e", rotation=90,
+        transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=9)
 ax.axvline(2 / 16, color="k", ls="--", label="2 / L = 0.125")
 ax.axvline(2 / 18, color="gray", ls=":", label="2 / (L + mu) = 0.111")
-ax.set(xlabel="learning rate eta", ylabel="steps", ylim=(-40, None),
+ax.set(xlabel="learning rate eta", ylabel="steps to converge", ylim=(0, None),
+       xlim=(lrs.min() / 1.05, lrs.max() * 1.05),
        title="GD on lecture_lr: steps to converge against the learning rate")
-ax.legend(loc="upper right")
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
 plt.show()
 fastest = lrs[ok][np.argmin(m["steps_to_tol"][ok])]
 print(f"fastest lr in the sweep: {fastest:.4f}; smallest diverging lr: "

@@ -78,12 +78,17 @@ for variant in ("ruder", "torch", "optax"):
 # The lecture's whole family, 1000 steps from (-1.2, 1), each with a hand-picked learning rate
 # (nothing tuned here). The table is the runs' own display: final loss, distance to the minimum,
 # steps to get within 1e-3.
+#
+# GD and SGD take exactly the same steps here: Rosenbrock is a formula, not a data set, so there
+# are no minibatches and SGD's gradient is the full gradient. Their paths and loss curves coincide;
+# SGD's is drawn dashed over GD's (the legend says so), so both stay visible.
 
 # %%
 specs = [("gd", {"lr": 0.001}), ("sgd", {"lr": 0.001}), ("momentum", {"lr": 0.001, "gamma": 0.9}),
          ("nag", {"lr": 0.001, "gamma": 0.9}), ("adagrad", {"lr": 0.5}), ("rmsprop", {"lr": 0.01}),
          ("adadelta", {}), ("adam", {"lr": 0.05}), ("nadam", {"lr": 0.05})]
 race = lab.run("rosenbrock", specs, steps=1000)
+print("GD and SGD identical:", np.array_equal(race.trajectories[:, 0], race.trajectories[:, 1]))
 lab.plot_race(race)
 
 # %%
@@ -96,13 +101,15 @@ race
 # data set (breast-cancer logistic regression from scikit-learn), tunes the learning rate on
 # validation data, re-runs the chosen rate with fresh seeds shared by every optimizer, and reports
 # the test error with bootstrap intervals. This run is deliberately small (`quick=True`, 3 seeds,
-# one problem) so that it takes seconds; `descentlab bench` runs the full one.
+# one problem) so that it takes seconds; `descentlab bench` runs the full one. It runs in this
+# process (`workers=1`): worker processes would need an `if __name__ == "__main__":` guard when
+# this notebook's `.py` twin runs as a script.
 
 # %%
 out = tempfile.mkdtemp(prefix="descentlab-bench-")
 analysis, stats = benchmark.run_benchmark(
     out, quick=True, problems="cancer-logreg", optimizers="sgd,momentum,nag,adam,nadam",
-    seeds=3, workers=2, report=False, progress=False)
+    seeds=3, workers=1, report=False, progress=False)
 tuned = [r for r in analysis.rows if r["ruleset"] == "lr-grid"]
 for r in tuned:
     print(f"{r['optimizer']:>9}: tuned lr {r['lr']:<7.3g} test error {r['test_metric']:.3f} "

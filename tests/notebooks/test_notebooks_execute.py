@@ -87,3 +87,19 @@ def test_notebook_runs_from_a_clean_kernel_and_shows_figures(path, kernel_dirs, 
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(figures) >= 2, f"{path.name} shows {len(figures)} figures"
     assert list(tmp_path.iterdir()) == [], "a notebook wrote into its working directory"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", PAIRS, ids=lambda p: p.stem)
+def test_text_twin_runs_as_a_plain_script(path, tmp_path):
+    """``python notebooks/NN_name.py`` works too: the twin is plain Python (05's benchmark with
+    worker processes and no ``__main__`` guard used to stop with BrokenProcessPool here)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, str(path.with_suffix(".py"))], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert list(tmp_path.iterdir()) == [], "a script wrote into its working directory"

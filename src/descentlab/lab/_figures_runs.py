@@ -30,6 +30,24 @@ def _run(surface, optimizers, starts=None, **kw):
     return run(surface, optimizers, starts, **kw)
 
 
+#: the line style of a run whose path repeats an earlier run's exactly: the earlier (solid) line
+#: shows through its gaps, so neither hides the other
+SAME_PATH_STYLE = (0, (4, 4))
+
+
+def same_path_as(runs) -> list:
+    """For each run, the index of the first earlier run with exactly the same trajectory (every
+    position equal, NaN where NaN), else ``None``: GD and SGD without minibatches, say, take the
+    same steps, and one line would hide the other."""
+    first: dict = {}
+    out = []
+    for i in range(len(runs)):
+        key = np.ascontiguousarray(runs.trajectories[:, i]).tobytes()
+        out.append(first.get(key))
+        first.setdefault(key, i)
+    return out
+
+
 def _colors(runs) -> list[str]:
     """One colour per run: the optimizer's colour, or a cycle when an optimizer appears twice."""
     names = list(runs.meta.optimizer_names())
@@ -94,9 +112,10 @@ def plot_paths(runs, *, ax=None, tol: float = 1e-3, bounds=None, legend: bool = 
 
     Each run is drawn as a line from its start (circle) to its last finite point (square); a run
     that diverged ends with a cross where it left the box (its later points are not finite).
-    Known minima are gold stars. Legend entries are ``Runs.label(i)`` followed by
-    :func:`metrics_text` (loss gap, steps to ``tol``, zig-zag index) unless ``label_metrics`` is
-    False.
+    Known minima are gold stars. A run whose path repeats an earlier run's exactly (see
+    :func:`same_path_as`) is dashed over it and its label says so. Legend entries are
+    ``Runs.label(i)`` followed by :func:`metrics_text` (loss gap, steps to ``tol``, zig-zag
+    index) unless ``label_metrics`` is False.
 
     Args:
       runs: a :class:`descentlab.lab.Runs`.
@@ -115,12 +134,16 @@ def plot_paths(runs, *, ax=None, tol: float = 1e-3, bounds=None, legend: bool = 
     draw_contours(ax, surface, bounds=bounds)
     metrics = runs.metrics(tol)
     colors = _colors(runs)
+    same = same_path_as(runs)
     for i in range(len(runs)):
         xy = _finite_prefix(runs.trajectories[:, i])
         label = run_label(runs, i)
+        if same[i] is not None:
+            label += f" (same path as {run_label(runs, same[i])}, dashed over it)"
         if label_metrics:
             label += ": " + metrics_text(metrics[i], steps=runs.steps)
-        (line,) = ax.plot(xy[:, 0], xy[:, 1], "-", color=colors[i], lw=1.6, label=label,
+        (line,) = ax.plot(xy[:, 0], xy[:, 1], color=colors[i], lw=1.6, label=label,
+                          ls="-" if same[i] is None else SAME_PATH_STYLE,
                           gid=f"run:{i}", marker="." if runs.steps <= 60 else None, ms=3)
         if markers and len(xy):
             ax.plot(*xy[0], "o", color=colors[i], ms=6, mec="black", mew=0.6, label="_start")
@@ -144,6 +167,7 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
     fig, ax = new_axes(ax, figsize=(6.5, 4.2))
     fstar = runs.surface.minimum_value
     colors = _colors(runs)
+    same = same_path_as(runs)
     known = fstar == fstar
     steps = np.arange(runs.steps + 1)
     for i in range(len(runs)):
@@ -153,28 +177,41 @@ def plot_loss_vs_step(runs, *, ax=None, tol: float = 1e-3, log: bool = True,
         y = L[:n] - fstar if known else L[:n]
         if known and log:
             y = np.maximum(y, 1e-16)
-        ax.plot(steps[:n], y, color=colors[i], lw=1.4, label=run_label(runs, i), gid=f"run:{i}")
+        ax.plot(steps[:n], y, color=colors[i], lw=1.4, label=run_label(runs, i), gid=f"run:{i}",
+                ls="-" if same[i] is None else SAME_PATH_STYLE)
         if runs.diverged_at[i] >= 0 and n:
             ax.plot(steps[n - 1], y[-1], "X", color=colors[i], ms=8, mec="black", mew=0.6)
     if known and log:
         ax.set_yscale("log")
         ax.axhline(tol, color="#777777", ls="--", lw=0.8, label=f"tol {fmt(tol)}")
-    ax.set(xlabel="step", ylabel="J - f*" if known else "J",
-           title="Loss vs step" + (" (gap to the minimum)" if known else ""))
+    ax.set(xlabel="step", ylabel="J - f*" if known else "J")
+    # the size of plot_paths' title: side by side (race, animate) the two panels' titles match
+    ax.set_title("Loss vs step" + (" (gap to the minimum)" if known else ""), fontsize=10)
     if legend:
         ax.legend(fontsize=7)
     measured(fig, final_losses=[float(v) for v in runs.losses[-1]])
     return fig
 
 
+def legend_columns(entries: int, ncols: int) -> int:
+    """At most ``ncols`` legend columns for ``entries`` entries, fewer where the last column
+    would hold one entry alone: matplotlib fills columns top to bottom, so two runs and the
+    tolerance line in two columns put "tol" by itself a whole label's width to the right."""
+    while ncols > 1 and entries - (-(-entries // ncols)) * (ncols - 1) <= 1:
+        ncols -= 1
+    return ncols
+
+
 def legend_below(fig, paths_ax, loss_ax, *, ncols: int, fontsize: float = 8):
     """One legend under both panels, outside the axes: each run's entry from ``paths_ax`` (its
-    label carries the metrics) and the tolerance line from ``loss_ax``."""
+    label carries the metrics) and the tolerance line from ``loss_ax``; in at most ``ncols``
+    columns (see :func:`legend_columns`)."""
     handles, labels = paths_ax.get_legend_handles_labels()
     for h, lab in zip(*loss_ax.get_legend_handles_labels(), strict=True):
         if not str(h.get_gid()).startswith("run:"):  # the tolerance line
             handles.append(h)
             labels.append(lab)
+    ncols = legend_columns(len(handles), ncols)
     return fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
                       fontsize=fontsize, frameon=False, handlelength=2.2, columnspacing=2.5)
 
@@ -185,7 +222,7 @@ def plot_race(runs, *, tol: float = 1e-3, title: str | None = None, bounds=None)
     tolerance line. The legend sits outside the axes, so it covers no path and no curve however
     the runs go; the figure grows by its height (two columns, one row per two entries).
     """
-    ncols = 2 if len(runs) > 1 else 1
+    ncols = legend_columns(len(runs) + 1, 2)
     rows = -(-(len(runs) + 1) // ncols)
     fig = new_figure(figsize=(13, 5.2 + 0.19 * rows))
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.35, 1])
@@ -339,7 +376,7 @@ def plot_ravine(surface=None, *, optimizers=(("sgd", {"lr": 0.19}),
 
     surface = surfaces.get("ravine") if surface is None else surface
     runs = _run(surface, list(optimizers), starts=start, steps=steps)
-    ncols = 2 if len(runs) > 1 else 1
+    ncols = legend_columns(len(runs) + 1, 2)
     fig = new_figure(figsize=(14, 5.0 + 0.19 * -(-(len(runs) + 1) // ncols)))
     ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.35, 1, 1])
     plot_paths(runs, ax=ax1, tol=tol, legend=False)
@@ -358,8 +395,8 @@ def plot_ravine(surface=None, *, optimizers=(("sgd", {"lr": 0.19}),
     ax2.axhline(0.0, color="black", lw=0.6)
     if max(settled) > 0:  # the swings, not the flat tail after them
         ax2.set_xlim(0, min(runs.steps, int(1.6 * max(settled)) + 1))
-    ax2.set(xlabel="step", ylabel="y (across the ravine)",
-            title="Across the ravine: y vs step")
+    ax2.set(xlabel="step", ylabel="y (across the ravine)")
+    ax2.set_title("Across the ravine: y vs step", fontsize=10)
     ax2.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, -0.16), frameon=False)
     plot_loss_vs_step(runs, ax=ax3, tol=tol, legend=False)
     legend_below(fig, ax1, ax3, ncols=ncols, fontsize=8)

@@ -59,6 +59,28 @@ def _as_list(value):
     return arr
 
 
+def _check_grid_values(owner: str, h, col: np.ndarray, given) -> None:
+    """Refuse a list of values for one hyperparameter that has values outside its interval,
+    naming those values as given (and the grid text they came from, when the list is a lab
+    ``GridValues``: ``lr=-1:1:5 gives -1.0 and -0.5, outside [0.0, inf)``), not an index into
+    the runs' internal array. A single value is left to the optimizer's own check."""
+    if not isinstance(given, (list, tuple, np.ndarray)) or len(col) < 2:
+        return
+    bad = col[~h.interval.contains(col)]
+    if not len(bad):
+        return
+    shown = [r if len(r := repr(float(v))) <= 10 else f"{v:.6g}" for v in bad[:4]]
+    if len(bad) > 4:
+        shown[-1] = f"{len(bad) - 3} more"
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    source = getattr(given, "source", None)
+    if source:
+        raise ValueError(f"{source} gives {listed}, outside {h.interval}: the range of the "
+                         f"{h.name!r} parameter of {owner}.")
+    raise ValueError(f"The {h.name!r} parameter of {owner} must be a float in the range "
+                     f"{h.interval}. Got {listed} in the {len(col)} values given.")
+
+
 def _blocks(spec) -> list[_Block]:
     """Expand one optimizer spec into blocks (one per combination of keyword options)."""
     if isinstance(spec, optim.Optimizer):
@@ -95,6 +117,7 @@ def _blocks(spec) -> list[_Block]:
     choice_names = [h.name for h in hspecs if h.interval is None]
     numeric_names = [h.name for h in hspecs if h.interval is not None]
     defaults = {h.name: h.default for h in hspecs}
+    hspec = {h.name: h for h in hspecs}
     values = {name: _as_list(given.get(name, defaults[name])) for name in known}
     blocks = []
     for combo in itertools.product(*(values[n] for n in choice_names)):
@@ -108,6 +131,7 @@ def _blocks(spec) -> list[_Block]:
                     f"The {name!r} parameter of {cls.__name__} must be a float or a list of "
                     f"floats. Got {values[name]!r} instead."
                 ) from None
+            _check_grid_values(cls.__name__, hspec[name], col, given.get(name))
             cols.append(col)
         numeric = {}
         if cols:

@@ -69,6 +69,15 @@ def _validate_values(name: str, hp: dict) -> None:
         for v in value if isinstance(value, list) else [value]:
             optim.get(name, **{key: v})
 
+class GridValues(list):
+    """A grid axis's values (a plain list) that remember the text they came from, ``source``
+    (``"lr=-1:1:5"``), so that ``lab.run`` can name a refused value as the user wrote it."""
+
+    def __init__(self, values=(), *, source: str | None = None):
+        super().__init__(values)
+        self.source = source
+
+
 def parse_grid(text: str):
     """``"lr=0.001:1:30:log"`` (30 log-spaced values), ``"gamma=0:0.98:30"`` (evenly spaced) or
     ``"lr=0.01,0.03,0.13"`` (a list) -> ``(name, [values])``.
@@ -89,9 +98,16 @@ def parse_grid(text: str):
             parts = rest.split(":")
             if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3].strip() != "log"):
                 raise ValueError
-            lo, hi, num = float(parts[0]), float(parts[1]), int(parts[2])
+            lo, hi = float(parts[0]), float(parts[1])
+            try:
+                num = int(parts[2])
+            except ValueError:
+                raise UsageError(f"a grid's NUM (the number of values, in START:STOP:NUM) is a "
+                                 f"whole number of at least 1; got {parts[2].strip()!r} in "
+                                 f"{text!r}.") from None
             if num < 1:
-                raise ValueError
+                raise UsageError(f"a grid's NUM (the number of values, in START:STOP:NUM) must "
+                                 f"be at least 1; got {num} in {text!r}.")
             from descentlab.lab._limits import MAX_GRID_VALUES  # (no NumPy in _limits)
 
             if num > MAX_GRID_VALUES:
@@ -103,8 +119,8 @@ def parse_grid(text: str):
                 values = np.geomspace(lo, hi, num)
             else:
                 values = np.linspace(lo, hi, num)
-            return name, [float(v) for v in values]
-        return name, [float(v) for v in rest.split(",")]
+            return name, GridValues((float(v) for v in values), source=text.strip())
+        return name, GridValues((float(v) for v in rest.split(",")), source=text.strip())
     except UsageError:
         raise
     except ValueError:

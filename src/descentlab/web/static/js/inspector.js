@@ -6,15 +6,23 @@
 // the others: theta_t); the buffers (v, m, G, s) are the state after t steps; states.step_size[t]
 // is the per-axis step size of the step t -> t+1 (|delta theta_i| / |g_i|).
 //
-// Arrows are displacements in the plane, drawn from theta_t: the gradient step -lr g, Momentum's and
-// NAG's momentum step -gamma v (NAG's gradient step starts at the look-ahead point, as in CS231n's
-// picture, and so ends at theta_{t+1}), Adam's and Nadam's first-moment step -lr mhat, and the step
-// actually taken. When they are too short to see, all are magnified by the same factor k (shown in
-// the legend), so their relative sizes stay true.
+// The code that teaches is the code that runs: every arrow joins points the server recorded for
+// this step, and no optimizer's formula is repeated here. Drawn from theta_t: the step actually
+// taken, theta_{t+1} - theta_t; where the gradient was taken elsewhere (NAG's look-ahead point,
+// states.lookahead) the step is also drawn as its two recorded legs, theta_t -> look-ahead (the
+// momentum step) and look-ahead -> theta_{t+1} (the gradient step there), as in CS231n's picture.
+// Momentum's split of its step into -gamma v and -lr g, or Adam's -lr m-hat, is not drawn: the
+// server records neither part (it would need a per-step field such as the step taken with g = 0,
+// computed by the optimizer itself). The buffers are shown as recorded, with no bias correction
+// recomputed here (Adam's and Nadam's variants differ on it). When the arrows are too short to
+// see, all are magnified by the same factor k (shown in the legend), so their relative sizes stay
+// true. The minibatch cloud (-lr g for other minibatches) is drawn only at steps the server
+// recorded as exactly -lr g (GD, SGD; Momentum's first step), where it shows the steps the other
+// minibatches would have taken.
 
 import { postJSON } from "./api.js";
 
-const ARROW = { grad: "#1d2230", momentum: "#e8590c", moment: "#7048e8", step: "#868e96" };
+const ARROW = { grad: "#1d2230", momentum: "#e8590c", step: "#868e96" };
 const MIN_PX = 64, MAX_PX = 240, MAX_MAGNIFICATION = 1e4;
 const NICE = [1, 2, 5];
 
@@ -69,51 +77,44 @@ export class Inspector {
     const lr = typeof hp.lr === "number" ? hp.lr : 1;
     const name = run.optimizer;
 
-    // ---- arrows (displacements from theta_t)
+    // ---- arrows: differences of recorded points, drawn from theta_t
     const parts = [];
-    if (theta && g) {
-      const base = name === "NAG" && look ? look : theta;
-      parts.push({ from: base, d: [-lr * g[0], -lr * g[1]], color: ARROW.grad, label: "−lr·g" });
-    }
-    const v = at("v"), m = at("m");
-    if (theta && (name === "Momentum" || name === "NAG") && v) {
-      const gamma = hp.gamma;
-      parts.push({ from: theta, d: [-gamma * v[0], -gamma * v[1]], color: ARROW.momentum, dash: true, label: "−γ·v" });
-    }
-    if (theta && (name === "Adam" || name === "Nadam") && m && t > 0) {
-      const c = 1 - Math.pow(hp.beta1, t);
-      parts.push({ from: theta, d: [-lr * m[0] / c, -lr * m[1] / c], color: ARROW.moment, dash: true, label: "−lr·m̂" });
-    }
+    const apart = (p, q) => Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) > 0;
     if (theta && next) {
-      parts.push({ from: theta, d: [next[0] - theta[0], next[1] - theta[1]], color: ARROW.step, label: "step" });
+      if (look && apart(look, theta)) {
+        parts.push({ from: theta, d: [look[0] - theta[0], look[1] - theta[1]], color: ARROW.momentum, dash: true, label: "to the look-ahead" });
+        parts.push({ from: look, d: [next[0] - look[0], next[1] - look[1]], color: ARROW.grad, label: "gradient step there" });
+      }
+      parts.push({ from: theta, d: [next[0] - theta[0], next[1] - theta[1]], color: ARROW.step, label: "step taken" });
     }
-    // NAG: the gradient step hangs off the look-ahead point; scale the chain together
     let maxPx = 0;
     const [ppx, ppy] = plot.pixelsPerUnit();
     for (const p of parts) maxPx = Math.max(maxPx, Math.hypot(p.d[0] * ppx, p.d[1] * ppy));
     const kk = magnification(maxPx);
     this.k = kk;
+    // magnify about theta_t: a leg that starts elsewhere (the look-ahead) starts at its magnified point
+    const scaled = (q) => [theta[0] + kk * (q[0] - theta[0]), theta[1] + kk * (q[1] - theta[1])];
     for (const p of parts) {
-      let from = p.from;
-      if (name === "NAG" && p.label === "−lr·g" && theta && look) {
-        from = [theta[0] + kk * (look[0] - theta[0]), theta[1] + kk * (look[1] - theta[1])];
-      }
-      overlay.arrows.push({ from, to: [from[0] + kk * p.d[0], from[1] + kk * p.d[1]], color: p.color, dash: p.dash });
+      const from = scaled(p.from);
+      overlay.arrows.push({ from, to: [from[0] + kk * p.d[0], from[1] + kk * p.d[1]], color: p.color, dash: p.dash, label: p.label });
     }
-    if (name === "NAG" && look && theta) {
-      overlay.lookahead = [theta[0] + kk * (look[0] - theta[0]), theta[1] + kk * (look[1] - theta[1])];
-    }
+    if (look && theta && next && apart(look, theta)) overlay.lookahead = scaled(look);
     this.note = parts.length ? (kk === 1 ? "arrows at true scale" : `arrows ×${fmt(kk, 3)}`) : "";
 
     // ---- minibatch cloud (data surfaces with a batch size)
     const bs = request.batch_size;
-    if (this.ctx.isDataSurface() && bs && theta && t < steps) {
+    // the recorded step is -lr g (to rounding): the cloud of -lr g_i is the steps other minibatches give
+    const plainStep = theta && next && g && typeof hp.lr === "number" && [0, 1].every((i) => {
+      const want = -hp.lr * g[i], got = next[i] - theta[i];
+      return Math.abs(got - want) <= 1e-9 * Math.max(Math.abs(want), Math.abs(got), Math.abs(theta[i]) * 1e-6);
+    });
+    if (this.ctx.isDataSurface() && bs && theta && t < steps && plainStep) {
       const key = JSON.stringify([request.surface, theta, bs, request.seed]);
       const cached = this.cloudCache.get(key);
       if (cached) {
         const base = theta;
         overlay.cloud = { points: cached.grads.map((q) => [base[0] - kk * lr * q[0], base[1] - kk * lr * q[1]]) };
-        overlay.arrows.push({ from: base, to: [base[0] - kk * lr * cached.full[0], base[1] - kk * lr * cached.full[1]], color: "#0b7285" });
+        overlay.arrows.push({ from: base, to: [base[0] - kk * lr * cached.full[0], base[1] - kk * lr * cached.full[1]], color: "#0b7285", label: "full-batch step" });
         this.cloud = cached;
       } else {
         this.requestCloud(key, request, theta, bs);
@@ -145,13 +146,6 @@ export class Inspector {
       const val = at(sym);
       if (val) row(label, sym, val);
     }
-    if ((name === "Adam" || name === "Nadam") && t > 0) {
-      const vv = at("v");
-      if (vv) {
-        const c2 = 1 - Math.pow(hp.beta2, t);
-        row("2nd moment, corrected", "v̂", [vv[0] / c2, vv[1] / c2]);
-      }
-    }
     const eff = at("step_size");
     if (eff) row("effective step", "−Δθ/g", eff);
     if (theta && next) row("next step", "Δθ", [next[0] - theta[0], next[1] - theta[1]]);
@@ -169,6 +163,9 @@ export class Inspector {
     };
     for (const p of parts) keyItem(p.color, p.label);
     if (overlay.cloud) keyItem("#0b7285", `full-batch −lr·g, dots: ${this.cloud.count} minibatches of ${bs}`);
+    else if (this.ctx.isDataSurface() && bs && theta && next && !plainStep) {
+      key.append(el("span", { text: "no minibatch cloud: this step is not −lr·g" }));
+    }
     if (overlay.lookahead) keyItem("#111", "⊕ look-ahead");
     if (this.note) key.append(el("span", { text: this.note }));
     this.root.replaceChildren(select, table, key);

@@ -210,6 +210,9 @@ export class ContourPlot {
     // where the plot is, for tests and tools: CSS pixels of the plot box and its world bounds
     this.canvas.dataset.box = JSON.stringify(this.plotBox);
     this.canvas.dataset.bounds = JSON.stringify(this.grid.bounds);
+    // the arrows drawn, in world units ({from, to, label}), so tests can check them against the
+    // server's recorded numbers
+    this.canvas.dataset.arrows = JSON.stringify((scene.arrows || []).map((a) => ({ from: a.from, to: a.to, label: a.label ?? null })));
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.background, 0, 0);
