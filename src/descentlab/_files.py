@@ -225,3 +225,50 @@ def atomic_write_text(path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+# --------------------------------------------------------------------------- output folders
+def check_output_folder(out, *, command: str, manifest: str, ours, not_ours_why: str) -> set[str]:
+    """The files of a previous run of ``descentlab COMMAND`` in folder ``out`` that a new run
+    may replace (empty for a new or empty folder); a ValueError before any work otherwise.
+
+    The rule shared by the tour and the benchmark: an output folder is new, empty, or one that
+    the command wrote itself, as its manifest (``manifest``, a file the command writes into the
+    folder listing its files) says. ``ours(out)`` returns the names that a previous run wrote
+    there (None when the folder has no manifest and is not recognised otherwise). Any other
+    entry, or a sub-folder, is named in the error (the first five, then a count); ``not_ours_why``
+    says why the folder is not the command's own (used when ``ours`` is None). Nothing is
+    created, replaced or deleted here.
+    """
+    out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"{command}: {out} is a dangling symbolic link.")
+    if not out.exists():
+        return set()
+    if not out.is_dir():
+        raise ValueError(f"{command}: {out} exists and is not a directory.")
+    entries = {e.name: e for e in os.scandir(out)}
+    if not entries:
+        return set()
+    known = ours(out)
+    mine = known or set()
+
+    def own(name, entry):
+        if not entry.is_file(follow_symlinks=False):
+            return False
+        if name in mine:
+            return True
+        m = _TEMP.fullmatch(name)  # a named temporary twin of one of its files (a killed run)
+        return m is not None and m["name"] in mine
+
+    foreign = sorted(name + ("/" if e.is_dir() else "") for name, e in entries.items()
+                     if not own(name, e))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        why = not_ours_why if known is None else f"its {manifest} does not list them"
+        raise ValueError(
+            f"{command}: {out} holds files that descentlab {command} did not write: {shown} "
+            f"({why}); refusing to replace or delete them. Choose a new or empty folder for "
+            "--out.")
+    return mine
