@@ -32,7 +32,7 @@ def test_a_folder_with_the_users_summary_and_report_is_refused(tmp_path, capsys)
     before = _snapshot(out)
     assert main([*SMALL, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("descentlab bench: error: bench: ")
+    assert err.startswith(f"descentlab bench: error: {out} holds files that descentlab bench ")
     assert "did not write: report.html, summary.csv" in err and "refusing" in err
     assert _snapshot(out) == before  # nothing replaced, nothing added (no lock, no store)
 

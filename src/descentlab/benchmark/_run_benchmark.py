@@ -165,9 +165,9 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     Args:
       out: output folder: new, empty, or a previous benchmark's (see the module's docstring);
         any other folder, or a file, is a ValueError naming what is there, raised before any
-        work; a folder that cannot be created or written is the OSError that says why. Trials already in its
-        ``results.sqlite`` are not redone, so repeating the same call after an interruption
-        resumes it.
+        work; a folder that cannot be created or written is the OSError that says why. Trials
+        already in its ``results.sqlite`` are not redone, so repeating the same call after an
+        interruption resumes it.
       quick: short budgets, 5 final seeds, 1 tuning seed, a narrower initial lr grid.
       problems, optimizers, rulesets: names (a list or a comma-separated string); None: every
         problem and optimizer, rulesets ``defaults`` and ``lr-grid``.

@@ -28,8 +28,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from descentlab._extras import require
-from descentlab._files import (atomic_write_text, check_output_folder, remove_stale_temporaries,
-                               temporary_name)
+from descentlab._files import (
+    atomic_write_text,
+    check_output_folder,
+    remove_stale_temporaries,
+    temporary_name,
+)
 from descentlab.lab._figures_common import fmt, pct, save_figure, umask
 
 __all__ = ["tour", "TourSettings"]
