@@ -333,9 +333,11 @@ def _json_signed(path: Path) -> bool:
     metrics' keys), or a saved configuration (``{"command": …, "settings": {…}}``)."""
     import json
 
-    if os.path.getsize(path) > 1 << 28:  # 256 MB: read only the start
-        with open(path, "rb") as f:
-            return re.match(rb'\s*\{\s*"format"\s*:\s*"descentlab\.', f.read(256)) is not None
+    with open(path, "rb") as f:  # the runs' export starts so: no need to parse it all
+        if re.match(rb'\s*\{\s*"format"\s*:\s*"descentlab\.', f.read(256)) is not None:
+            return True
+    if os.path.getsize(path) > 1 << 28:  # 256 MB and not so: not a table or a config
+        return False
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
