@@ -229,11 +229,17 @@ def test_out_must_be_a_directory(tmp_path, capsys):
 
 
 def test_a_store_that_cannot_be_opened_is_one_line(tmp_path, capsys):
-    """SQLite says only "unable to open database file"; the message says which file and why."""
+    """SQLite says only "unable to open database file"; the message says which file and why.
+    (Through the command, a folder named results.sqlite is not the bench's: the folder is
+    refused before any work, naming it.)"""
     (tmp_path / "results.sqlite").mkdir()  # a folder where the database file should be
-    assert main(["bench", "--quick", "--no-progress", "--out", str(tmp_path)]) == 1
-    assert capsys.readouterr().err == (
-        f"descentlab bench: error: cannot write {tmp_path / 'results.sqlite'}: Is a directory\n")
+    with pytest.raises(OSError, match="Is a directory") as info:
+        Store(tmp_path / "results.sqlite")
+    assert info.value.filename == str(tmp_path / "results.sqlite")
+    assert main(["bench", "--quick", "--no-progress", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "did not write: results.sqlite/" in err and len(err.splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["results.sqlite"]
 
 
 def test_sqlite_errors_while_running_are_oserrors_naming_the_store(tmp_path):

@@ -20,8 +20,8 @@ pytest.importorskip("sklearn")
 HOLD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from descentlab.benchmark._run_benchmark import _lock
-    lock = _lock(Path(sys.argv[1]))
+    from descentlab.benchmark._run_benchmark import _claim
+    lock = _claim(Path(sys.argv[1]))  # as run_benchmark claims its folder
     print("locked", flush=True)
     time.sleep(120)
 """)
@@ -77,8 +77,16 @@ def test_more_workers_than_cores_warns(held, tmp_path, tiny, capsys):
         run_benchmark(tmp_path, workers=n, **kw)
 
 
+def _bench_folder(folder):
+    """Make ``folder`` a bench folder of this version: its manifest, as run_benchmark writes it."""
+    from descentlab.benchmark._run_benchmark import _claim, _unlock
+
+    _unlock(folder, _claim(folder))
+
+
 def test_a_corrupt_store_is_one_line_naming_it(tmp_path, tiny, capsys):
     _, args = tiny
+    _bench_folder(tmp_path)  # a bench folder (its manifest) whose store got damaged
     db = tmp_path / "results.sqlite"
     db.write_bytes(b"this is not an SQLite database, just some text that got here" * 20)
     assert main(["bench", *args, "--no-progress", "--out", str(tmp_path)]) == 1

@@ -5,6 +5,8 @@ under the same budget, tunes the learning rate on validation data, re-runs the c
 fresh seeds shared by all optimizers and reports the final iterate's test metrics with bootstrap
 intervals, epochs to target, divergence, lr sensitivity and performance profiles. Results are kept
 one trial per row in ``DIR/results.sqlite``: an interrupted run resumes with the same command.
+``DIR`` is new, empty or a previous bench folder (``DIR/bench.json`` lists the files the benchmark
+writes there); any other folder is refused before any work, naming what it holds.
 
 >>> from descentlab import benchmark
 >>> benchmark.problem_names(with_torch=False)

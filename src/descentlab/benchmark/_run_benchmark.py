@@ -4,6 +4,14 @@ One writer per folder: ``run_benchmark`` holds an OS file lock on ``OUT/bench.lo
 ``flock`` on Unix, released by the OS when the process dies, even by ``kill -9``) for the whole
 run, and records its PID in ``OUT/bench.pid``. A second run on the same folder is refused at once
 with :class:`OutputInUseError`, naming the first run's PID.
+
+The benchmark writes only its own files. ``OUT/bench.json`` (the manifest, written before
+anything else) lists every file a run may write there (:data:`BENCH_FILES`); a rerun (a resume)
+replaces exactly those. A folder from before the manifest existed is recognised by its
+``results.sqlite`` holding the benchmark's ``trials`` table. Any other folder that is not empty
+(a user's ``summary.csv`` and ``report.html``, notes, another program's SQLite file) is refused
+before any work with a ValueError naming what was found; nothing there is created, replaced or
+deleted (the tour's rule, shared through :func:`descentlab._files.check_output_folder`).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import socket
 import warnings
 from pathlib import Path
 
-from descentlab._files import atomic_write_text
+from descentlab._files import atomic_write_text, check_output_folder
 from descentlab.benchmark._analysis import Analysis, analyse, write_summary
 from descentlab.benchmark._protocol import make_settings
 from descentlab.benchmark._report import save_performance, saved_performance
@@ -26,6 +34,14 @@ __all__ = ["run_benchmark", "OutputInUseError", "OversubscribedWarning", "worker
 LOCK_FILE = "bench.lock"
 PID_FILE = "bench.pid"
 PERFORMANCE_FILE = "performance.json"
+MANIFEST = "bench.json"
+FORMAT = "descentlab.bench/1"
+STORE_FILE = "results.sqlite"
+#: every file a benchmark run may write into its folder (the SQLite journal exists while a
+#: transaction is open, and after a kill until the next open rolls it back)
+BENCH_FILES = frozenset({MANIFEST, LOCK_FILE, PID_FILE, STORE_FILE, STORE_FILE + "-journal",
+                         "summary.csv", "timing.csv", "run.json", "report.html",
+                         PERFORMANCE_FILE})
 
 
 class OutputInUseError(ValueError):
@@ -49,6 +65,66 @@ def workers_warning(workers: int) -> str | None:
             f"here: the {workers} processes (each with its own copy of the data, a few hundred "
             f"MB) share {cores} core{'s' if cores > 1 else ''} and the run is not faster. "
             f"Use --workers {cores} or fewer.")
+
+
+def _is_store(path: Path) -> bool:
+    """Whether ``path`` is a results store of the benchmark: an SQLite file with the ``trials``
+    table and its columns. Opened read-only: nothing is created or changed."""
+    import sqlite3
+
+    from descentlab.benchmark._store import _COLUMNS
+
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+    try:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(trials)")}
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+    return set(_COLUMNS) | {"created"} <= columns
+
+
+def _written_before(out: Path) -> set[str] | None:
+    """The files a previous run wrote into ``out``: those its manifest lists (always
+    :data:`BENCH_FILES` for this version), or BENCH_FILES for a folder of an earlier version
+    recognised by its store; None for neither."""
+    try:
+        doc = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        doc = None
+    if isinstance(doc, dict) and doc.get("format") == FORMAT and isinstance(doc.get("files"),
+                                                                            list):
+        return {f for f in doc["files"] if isinstance(f, str) and "/" not in f} | {MANIFEST}
+    if (out / STORE_FILE).is_file() and _is_store(out / STORE_FILE):
+        return set(BENCH_FILES)
+    return None
+
+
+def check_out(out) -> set[str]:
+    """The files of a previous benchmark in folder ``out`` that a run may replace (empty for a
+    new or empty folder); a ValueError naming the entries that the benchmark did not write."""
+    return check_output_folder(
+        Path(out), command="bench", manifest=MANIFEST, ours=_written_before,
+        not_ours_why=f"it has no {MANIFEST} and no {STORE_FILE} of a benchmark, so it is not a "
+                     "previous bench folder")
+
+
+def _claim(out: Path):
+    """Check ``out`` (:func:`check_out`), create it, record the manifest and take the lock
+    (:func:`_lock`); returns the lock. Nothing is written into a refused folder."""
+    check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {"format": FORMAT, "files": sorted(BENCH_FILES)}
+    try:
+        current = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = None
+    if current != doc:
+        atomic_write_text(out / MANIFEST, json.dumps(doc, indent=1) + "\n")
+    return _lock(out)
 
 
 def _lock(out: Path):
@@ -89,10 +165,11 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     """Run every missing trial into ``out/results.sqlite``, then write the summary and report.
 
     Args:
-      out: output folder (created; an existing file there is a ValueError; a folder that cannot
-        be created or written is the OSError that says why). Trials already in its
-        ``results.sqlite`` are not redone, so repeating the same call after an interruption
-        resumes it.
+      out: output folder: new, empty, or a previous benchmark's (see the module's docstring);
+        any other folder, or a file, is a ValueError naming what is there, raised before any
+        work; a folder that cannot be created or written is the OSError that says why. Trials
+        already in its ``results.sqlite`` are not redone, so repeating the same call after an
+        interruption resumes it.
       quick: short budgets, 5 final seeds, 1 tuning seed, a narrower initial lr grid.
       problems, optimizers, rulesets: names (a list or a comma-separated string); None: every
         problem and optimizer, rulesets ``defaults`` and ``lr-grid``.
@@ -111,8 +188,8 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     ``summary.csv``, ``timing.csv``, ``run.json`` (this invocation's throughput),
     ``performance.json`` (the throughput of the last invocation that ran trials: a re-run that
     finds nothing left to run keeps it and repeats it, in the report too, rather than "0 trials
-    per minute") and ``report.html``; while it runs, ``bench.lock`` and ``bench.pid`` (the
-    one-writer lock and its holder).
+    per minute"), ``report.html`` and ``bench.json`` (the manifest: the files a run may write
+    there); while it runs, ``bench.lock`` and ``bench.pid`` (the one-writer lock and its holder).
 
     Raises OutputInUseError (a ValueError) when another run holds ``out``, CorruptStoreError
     (a ValueError) for a damaged ``results.sqlite``; warns (OversubscribedWarning) for more
@@ -141,8 +218,7 @@ def run_benchmark(out, *, quick: bool = False, problems=None, optimizers=None, r
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out must be a directory ({out} is a file)")
-    out.mkdir(parents=True, exist_ok=True)
-    lock = _lock(out)
+    lock = _claim(out)
     try:
         store = Store(out / "results.sqlite")
         try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from descentlab._extras import require
-from descentlab.lab._figures_common import new_figure, replacing
+from descentlab.lab._figures_common import check_replaceable, new_figure, replacing, signature
 from descentlab.lab._limits import MAX_FPS, MAX_FRAMES, MIN_FPS, MIN_FRAMES
 
 __all__ = ["animate_runs", "animation_formats"]
@@ -43,7 +43,7 @@ def _writer(suffix: str, fps: int):
         if not shutil.which("ffmpeg"):
             raise ValueError("Cannot write .mp4: no ffmpeg executable on the PATH. Install "
                              "ffmpeg or write a .gif instead.")
-        return FFMpegWriter(fps=fps)
+        return FFMpegWriter(fps=fps, metadata={"comment": signature()})
     raise ValueError(f"Unknown animation format {suffix!r}. Valid choices: .gif, .mp4 "
                      "(.mp4 needs ffmpeg).")
 
@@ -61,7 +61,9 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
     Args:
       runs: a :class:`descentlab.lab.Runs`.
       path: output file; its suffix picks the format: ``.gif`` (Pillow) or ``.mp4`` (needs
-        ffmpeg). Anything else raises ValueError listing the choices.
+        ffmpeg). Anything else raises ValueError listing the choices. The file carries
+        descentlab's signature (GIF: a comment extension; MP4: the ``comment`` tag); an
+        existing file without it is a ValueError (``descentlab._files.check_replaceable``).
       frames: number of distinct frames, an integer in [2, 120] (the playground's cap; see
         ``lab/_limits.py``). Default 60.
       fps: frames per second, an integer in [1, 50] (a GIF cannot play faster than 50 fps).
@@ -85,6 +87,7 @@ def animate_runs(runs, path, *, frames: int = 60, fps: int = 15, tol: float = 1e
     fps = check_int(fps, name="fps", owner="animate_runs", low=MIN_FPS, high=MAX_FPS)
     frames = min(frames, runs.steps + 1)
     writer = _writer(suffix, fps)
+    check_replaceable(path)  # an existing file without descentlab's signature is refused
     fig = new_figure(figsize=FIGSIZE)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
     plot_paths(runs, ax=ax1, tol=tol, bounds=bounds, markers=False, legend=False)
@@ -169,4 +172,4 @@ def _write_gif_blitted(fig, moving, upto, update, out, *, fps, dpi, bar):
         if bar is not None:
             bar.update(1)
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=int(1000 / fps), loop=0)
+                   duration=int(1000 / fps), loop=0, comment=signature().encode())

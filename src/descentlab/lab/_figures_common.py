@@ -13,7 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from descentlab._extras import require
-from descentlab._files import replacing, umask  # noqa: F401  (umask: for the tour's folder)
+from descentlab._files import (  # noqa: F401  (umask: for the tour's folder)
+    check_replaceable,
+    replacing,
+    signature,
+    umask,
+)
 
 # No matplotlib.use("Agg") here: the figures draw on their own Agg canvas, and choosing a backend
 # at import would switch a notebook's inline pyplot backend to Agg (its plt figures stop showing).
@@ -92,11 +97,20 @@ def pct(fraction: float | None) -> str:
 
 
 def save_figure(fig: Figure, path, *, dpi: int = 100) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix) atomically: temp file, then rename."""
+    """Write ``fig`` to ``path`` (format from the suffix) atomically: temp file, then rename.
+
+    The file carries descentlab's signature (PNG: the ``Software`` text chunk; SVG and PDF: the
+    creator), so that a rerun may replace it; an existing file without it is refused
+    (:func:`descentlab._files.check_replaceable`, a ValueError)."""
     path = Path(path)
+    check_replaceable(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    key = {"png": "Software", "svg": "Creator", "pdf": "Creator", "ps": "Creator",
+           "eps": "Creator"}.get(fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path, suffix=path.suffix) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
+        fig.savefig(tmp, dpi=dpi, format=fmt,
+                    **({"metadata": {key: signature()}} if key else {}))
     return path
 
 

@@ -18,13 +18,41 @@ import json
 
 import numpy as np
 
-from descentlab._files import atomic_write_text, umask
+from descentlab._files import atomic_write_text, check_replaceable, umask
+from descentlab.lab._metrics import METRICS
 
-__all__ = ["write_csv", "write_json", "atomic_write_text", "umask", "FORMAT", "CSV_COLUMNS"]
+__all__ = ["write_csv", "write_json", "atomic_write_text", "umask", "FORMAT", "CSV_COLUMNS",
+           "METRICS_COLUMNS", "is_written_header"]
 
 FORMAT = "descentlab.runs/1"
 CSV_COLUMNS = ("run", "step", "x", "y", "loss", "optimizer", "hyperparameters", "start_x",
                "start_y", "seed", "batch_size", "diverged_at", "surface")
+
+
+#: the columns of ``race --metrics`` (CSV header; JSON: every row's keys, in this order)
+METRICS_COLUMNS = ("run", "label", "optimizer", "hyperparameters", "start_x", "start_y", "seed",
+                   "tol", *METRICS)
+
+
+def is_written_header(line: str) -> bool:
+    """Whether ``line`` is exactly a header that descentlab writes: the trajectories'
+    (:data:`CSV_COLUMNS`, then ``<symbol>_x,<symbol>_y`` per recorded state) or the metrics
+    table's (:data:`METRICS_COLUMNS`). (This is how an existing CSV file is recognised as
+    descentlab's, and so replaceable: :func:`descentlab._files.check_replaceable`.)
+
+    >>> is_written_header(",".join(CSV_COLUMNS) + ",v_x,v_y")
+    True
+    >>> is_written_header("run,step,x,y")
+    False
+    """
+    cols = line.split(",")
+    if cols == list(METRICS_COLUMNS):
+        return True
+    n = len(CSV_COLUMNS)
+    extra = cols[n:]
+    return (cols[:n] == list(CSV_COLUMNS) and len(extra) % 2 == 0
+            and all(a.endswith("_x") and b == a[:-2] + "_y" and len(a) > 2
+                    for a, b in zip(extra[::2], extra[1::2], strict=True)))
 
 
 def _exported_states(runs) -> dict:
@@ -44,6 +72,7 @@ def _state_columns(symbols) -> list[str]:
 
 
 def write_csv(runs, path) -> None:
+    check_replaceable(path)
     states = _exported_states(runs)
     extra = _state_columns(states)
     clash = sorted(set(extra) & set(CSV_COLUMNS))
@@ -77,6 +106,7 @@ def _finite_or_none(a):
 
 
 def write_json(runs, path) -> None:
+    check_replaceable(path)
     states = _exported_states(runs)
     items = []
     for r in range(len(runs)):

@@ -155,8 +155,9 @@ def _announce(command: str, settings: dict, args) -> bool:
     print(f"descentlab {command} settings: {text}")
     if getattr(args, "save_config", None):
         path = Path(args.save_config)
-        from descentlab._files import atomic_write_text
+        from descentlab._files import atomic_write_text, check_replaceable
 
+        check_replaceable(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps({"command": command, "settings": settings},
                                            indent=2) + "\n")
@@ -174,6 +175,7 @@ def _guard(command: str):
             try:
                 settings = _resolve(command, args)
                 _check_common(settings)
+                _check_outputs(settings, args)
                 return body(settings, args)
             except ValueError as e:  # UsageError, and the library's own validation messages
                 return _fail(command, str(e))
@@ -181,6 +183,18 @@ def _guard(command: str):
         return run
 
     return wrap
+
+def _check_outputs(settings: dict, args) -> None:
+    """Before any work: every output file the command will write may be written there. An
+    existing file that descentlab did not write (no signature) is refused, naming it
+    (:func:`descentlab._files.check_replaceable`). The tour's --out is a folder with its own
+    rule (its manifest), checked by the tour."""
+    from descentlab._files import check_replaceable
+
+    keys = ("csv", "json", "metrics") + (() if settings["_command"] == "tour" else ("out",))
+    for path in [settings.get(k) for k in keys] + [getattr(args, "save_config", None)]:
+        if path:
+            check_replaceable(path)
 
 def _check_common(settings: dict) -> None:
     if "surface" in settings and settings.get("expr") is None:

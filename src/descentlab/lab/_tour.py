@@ -28,7 +28,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from descentlab._extras import require
-from descentlab._files import atomic_write_text, remove_stale_temporaries, temporary_name
+from descentlab._files import (
+    atomic_write_text,
+    check_output_folder,
+    remove_stale_temporaries,
+    temporary_name,
+)
 from descentlab.lab._figures_common import fmt, pct, save_figure, umask
 
 __all__ = ["tour", "TourSettings"]
@@ -479,28 +484,10 @@ def _written_before(out: Path) -> set[str] | None:
 
 def _check_out(out: Path) -> set[str]:
     """The files of a previous tour in ``out`` that this tour may replace (empty for a new or
-    empty folder); ValueError naming the first entries that the tour did not write."""
-    if out.is_symlink() and not out.exists():
-        raise ValueError(f"tour: {out} is a dangling symbolic link.")
-    if not out.exists():
-        return set()
-    if not out.is_dir():
-        raise ValueError(f"tour: {out} exists and is not a directory.")
-    entries = {e.name: e for e in os.scandir(out)}
-    if not entries:
-        return set()
-    ours = _written_before(out) or set()
-    foreign = sorted(name + ("/" if e.is_dir() else "") for name, e in entries.items()
-                     if name not in ours or not e.is_file(follow_symlinks=False))
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
-                                          else "")
-        why = ("it has no tour.json, so it is not a previous tour" if not ours else
-               "its tour.json does not list them")
-        raise ValueError(
-            f"tour: {out} holds files that descentlab tour did not write: {shown} ({why}); "
-            "refusing to replace or delete them. Choose a new or empty folder for --out.")
-    return ours
+    empty folder); ValueError naming the first entries that the tour did not write (the rule
+    that ``descentlab bench`` shares: :func:`descentlab._files.check_output_folder`)."""
+    return check_output_folder(out, command="tour", manifest=MANIFEST, ours=_written_before,
+                               not_ours_why="it has no tour.json, so it is not a previous tour")
 
 
 def _install(tmp: Path, out: Path, written: list[str]) -> None:

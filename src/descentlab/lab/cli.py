@@ -155,9 +155,10 @@ def _write_metrics(runs, tol, path) -> None:
     import json
     import math
 
-    from descentlab._files import atomic_write_text
+    from descentlab._files import atomic_write_text, check_replaceable
     from descentlab.lab._metrics import METRICS
 
+    check_replaceable(path)
     rows = []
     for i, m in enumerate(runs.metrics(tol)):
         meta = runs.meta[i]
