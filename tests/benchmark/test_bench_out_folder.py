@@ -53,7 +53,7 @@ def test_a_rerun_into_its_own_folder_resumes(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} <= set(manifest["files"])
     capsys.readouterr()
     assert main([*SMALL, "--no-report", "--out", str(out)]) == 0
-    assert "2 were already stored" in capsys.readouterr().out
+    assert "Nothing left to run: all 2 trials were already in" in capsys.readouterr().out
 
 
 def test_a_users_file_in_a_bench_folder_is_refused(tmp_path, capsys):
@@ -73,7 +73,7 @@ def test_a_folder_of_an_earlier_version_is_recognised_by_its_store(tmp_path, cap
     (out / "bench.json").unlink()
     capsys.readouterr()
     assert main([*SMALL, "--no-report", "--out", str(out)]) == 0
-    assert "2 were already stored" in capsys.readouterr().out
+    assert "Nothing left to run: all 2 trials were already in" in capsys.readouterr().out
     assert (out / "bench.json").exists()
 
 
