@@ -24,8 +24,6 @@ from pathlib import Path
 import pytest
 from jupyter_harness import FRONT_ENDS, JupyterServer, notebook
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
 pytest.importorskip("anywidget")
 pytest.importorskip("jupyterlab")
 
@@ -45,10 +43,10 @@ print("SEEN", json.dumps({"start": list(w.start), "error": w.error,
 CELL_BAD = 'w.optimizers = ["adam:lr=-1", "momentum:lr=0.001"]'
 
 #: Errors a front end raises on its own while the notebook page starts, before any cell has run,
-#: as (front end, message, the script it is thrown from). Notebook 7.6 sometimes throws this one
-#: when its keyboard-shortcuts plugin hears a settings change before its own settings are loaded
-#: (https://github.com/jupyter/notebook/issues/7862, open: a race in Notebook's own code, seen
-#: here in about half the runs with no widget on the page). Anything else fails the test.
+#: as (front end, message, the script it is thrown from). Notebook 7.6 throws this one when its
+#: keyboard-shortcuts plugin hears a settings change before its own settings are loaded
+#: (https://github.com/jupyter/notebook/issues/7862, open: a race in Notebook's own code; here in
+#: most runs, before any cell has run, with no widget on the page). Anything else fails the test.
 KNOWN_FRONT_END_ERRORS = [
     ("notebook7", "pageerror: Cannot read properties of undefined (reading 'schema')",
      "/static/notebook/notebook_core."),
@@ -66,9 +64,31 @@ def wait_until(predicate, timeout=60.0, what="condition"):
 
 
 def known_start_up_error(front_end: str, error: tuple[str, str]) -> bool:
+    """Whether ``error`` (message, stack) is one of :data:`KNOWN_FRONT_END_ERRORS`: this front
+    end, the very message, thrown from the named script (the stack's first frame)."""
     message, stack = error
-    return any(front_end == fe and message == msg and where in stack.split("\n    at ")[1]
+    frames = stack.split("\n    at ")
+    top = frames[1] if len(frames) > 1 else ""
+    return any(front_end == fe and message == msg and where in top
                for fe, msg, where in KNOWN_FRONT_END_ERRORS)
+
+
+def test_only_the_known_front_end_error_is_tolerated():
+    # the stack as Chromium gave it in a Notebook 7.6.5 run of this test
+    stack = ("TypeError: Cannot read properties of undefined (reading 'schema')\n"
+             "    at http://127.0.0.1:46437/static/notebook/notebook_core.c9a6d9df5de5df84.js"
+             "?v=c9a6d9df5de5df84:501:249\n"
+             "    at d (http://127.0.0.1:46437/static/notebook/notebook_core.c9a6d9df5de5df84.js"
+             "?v=c9a6d9df5de5df84:509:200027)")
+    message = "pageerror: Cannot read properties of undefined (reading 'schema')"
+    assert known_start_up_error("notebook7", (message, stack))
+    assert not known_start_up_error("jupyterlab", (message, stack))  # not JupyterLab's
+    # the same words thrown by the widget's module (anywidget loads it from a blob: URL)
+    widget_stack = stack.replace("http://127.0.0.1:46437/static/notebook/notebook_core."
+                                 "c9a6d9df5de5df84.js", "blob:http://127.0.0.1:46437/1f0c", 1)
+    assert not known_start_up_error("notebook7", (message, widget_stack))
+    assert not known_start_up_error("notebook7", (message + "!", stack))
+    assert not known_start_up_error("notebook7", ("console.error: " + message[11:], ""))
 
 
 def run_cell(page, index: int) -> None:
@@ -108,9 +128,8 @@ def in_own_thread(fn) -> None:
 def server(request, tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is absent (Debian's chromium package; .ci/run installs it)")
-    pytest.importorskip(FRONT_ENDS[request.param].module)
-    if request.param == "notebook7":
-        pytest.importorskip("notebook", minversion="7")
+    pytest.importorskip(FRONT_ENDS[request.param].module,
+                        minversion="7" if request.param == "notebook7" else None)
     root = tmp_path / "root"
     root.mkdir()
     (root / "widget.ipynb").write_text(json.dumps(notebook(
@@ -120,6 +139,8 @@ def server(request, tmp_path):
     assert server.leftover_processes() == [], "Jupyter processes outlived the test"
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_click_on_the_widget_moves_the_start_python_sees(server):
     in_own_thread(lambda: scenario(server))
 
@@ -136,7 +157,7 @@ def scenario(server) -> None:
         page.on("console", lambda m: page.errors.append((f"console.{m.type}: {m.text}", ""))
                 if m.type == "error" else None)
         page.goto(server.page_url("widget.ipynb"))
-        key = next(k for k, fe in FRONT_ENDS.items() if fe is server.front_end)
+        key = server.name
         try:
             click_and_check(page, server, key)
         finally:
@@ -154,7 +175,9 @@ def click_and_check(page, server: JupyterServer, front_end: str) -> None:
     wait_until(lambda: FRONT_ENDS[front_end].idle in str(status.all_text_contents()),
                what="an idle kernel")
     # the front end's own known start-up errors, if any, are behind us: the rest count
-    page.errors[:] = [e for e in page.errors if not known_start_up_error(front_end, e)]
+    for error in [e for e in page.errors if known_start_up_error(front_end, e)]:
+        print(f"tolerated, {front_end}'s own (KNOWN_FRONT_END_ERRORS): {error[0]}")
+        page.errors.remove(error)
     run_cell(page, 0)
 
     root = page.locator(".dl-widget")
