@@ -11,9 +11,11 @@ import subprocess
 import sys
 import urllib.request
 
-import psutil
 import pytest
-from jupyter_harness import FRONT_ENDS, KERNEL, JupyterServer
+
+psutil = pytest.importorskip("psutil")  # ipykernel's dependency: the notebook extra
+
+from jupyter_harness import FRONT_ENDS, KERNEL, JupyterServer  # noqa: E402
 
 
 def test_a_process_of_the_server_left_running_is_reported_and_stopped(tmp_path):

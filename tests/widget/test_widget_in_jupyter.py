@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 
 import pytest
-from jupyter_harness import FRONT_ENDS, JupyterServer, notebook
 
 pytest.importorskip("anywidget")
-pytest.importorskip("jupyterlab")
+pytest.importorskip("jupyterlab")  # and with it psutil, which the harness uses
+
+from jupyter_harness import FRONT_ENDS, JupyterServer, notebook  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
