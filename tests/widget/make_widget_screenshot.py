@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from jupyter_harness import JupyterLab, notebook  # noqa: E402
+from jupyter_harness import FRONT_ENDS, JupyterServer, notebook  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -48,12 +48,13 @@ def main(out: str) -> None:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as root:
         Path(root, "playground.ipynb").write_text(json.dumps(notebook([CELL])))
-        with JupyterLab(Path(root)) as lab, sync_playwright() as p:
+        with JupyterServer(Path(root), "jupyterlab") as lab, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1060})
-            page.goto(lab.lab_url("playground.ipynb"))
+            page.goto(lab.page_url("playground.ipynb"))
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            wait(lambda: "| Idle" in str(page.locator(".jp-StatusBar-Widget").all_inner_texts()))
+            lab_ui = FRONT_ENDS["jupyterlab"]
+            wait(lambda: lab_ui.idle in str(page.locator(lab_ui.kernel_status).all_text_contents()))
             page.keyboard.press("Control+b")  # hide the file browser: more room for the cell
             page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first.click()
             page.keyboard.press("Shift+Enter")

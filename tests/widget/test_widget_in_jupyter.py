@@ -1,12 +1,15 @@
-"""End-to-end: descentlab.widget.Playground in a real JupyterLab, driven by headless Chromium.
+"""End-to-end: descentlab.widget.Playground in real Jupyter front ends, driven by headless Chromium.
 
-The test starts JupyterLab on loopback (tests/widget/jupyterlab.py: a temporary root and
-Jupyter directories, a kernelspec pointing at this Python), opens a notebook whose first cell
-creates the widget, runs that cell, waits until the contour plot is drawn, clicks a known point of
-the plot, and runs a second cell that prints what Python sees: ``w.start`` and the first point of
+One scenario, run in JupyterLab and in Notebook 7 (the ``notebook`` package, 7.x). The test starts
+the front end's server on loopback (tests/widget/jupyter_harness.py: a temporary root and Jupyter
+directories, a kernelspec pointing at this Python), opens a notebook whose first cell creates the
+widget, runs that cell, waits until the contour plot is drawn, clicks a known point of the plot,
+and runs a second cell that prints what Python sees: ``w.start`` and the first point of
 ``w.runs``. The click's world coordinates are computed from the plot's own box and bounds
 (``data-box``, ``data-bounds``), independently of the widget's code, and rounded as the page
-rounds a click (about a thousandth of the view). No console error may appear.
+rounds a click (about a thousandth of the view). No console error may appear, with one exception:
+Notebook 7's own start-up race (:data:`KNOWN_FRONT_END_ERRORS`), tolerated only before the first
+cell runs. When the test ends, no Jupyter process of it is left.
 """
 
 from __future__ import annotations
@@ -19,12 +22,11 @@ import time
 from pathlib import Path
 
 import pytest
-from jupyter_harness import JupyterLab, notebook
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 pytest.importorskip("anywidget")
-pytest.importorskip("jupyterlab")
+pytest.importorskip("jupyterlab")  # and with it psutil, which the harness uses
+
+from jupyter_harness import FRONT_ENDS, JupyterServer, notebook  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,6 +43,16 @@ print("SEEN", json.dumps({"start": list(w.start), "error": w.error,
                           "first": w.runs.trajectories[0, 0].tolist()}))"""
 CELL_BAD = 'w.optimizers = ["adam:lr=-1", "momentum:lr=0.001"]'
 
+#: Errors a front end raises on its own while the notebook page starts, before any cell has run,
+#: as (front end, message, the script it is thrown from). Notebook 7.6 throws this one when its
+#: keyboard-shortcuts plugin hears a settings change before its own settings are loaded
+#: (https://github.com/jupyter/notebook/issues/7862, open: a race in Notebook's own code; here in
+#: most runs, before any cell has run, with no widget on the page). Anything else fails the test.
+KNOWN_FRONT_END_ERRORS = [
+    ("notebook7", "pageerror: Cannot read properties of undefined (reading 'schema')",
+     "/static/notebook/notebook_core."),
+]
+
 
 def wait_until(predicate, timeout=60.0, what="condition"):
     deadline = time.monotonic() + timeout
@@ -50,6 +62,34 @@ def wait_until(predicate, timeout=60.0, what="condition"):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def known_start_up_error(front_end: str, error: tuple[str, str]) -> bool:
+    """Whether ``error`` (message, stack) is one of :data:`KNOWN_FRONT_END_ERRORS`: this front
+    end, the very message, thrown from the named script (the stack's first frame)."""
+    message, stack = error
+    frames = stack.split("\n    at ")
+    top = frames[1] if len(frames) > 1 else ""
+    return any(front_end == fe and message == msg and where in top
+               for fe, msg, where in KNOWN_FRONT_END_ERRORS)
+
+
+def test_only_the_known_front_end_error_is_tolerated():
+    # the stack as Chromium gave it in a Notebook 7.6.5 run of this test
+    stack = ("TypeError: Cannot read properties of undefined (reading 'schema')\n"
+             "    at http://127.0.0.1:46437/static/notebook/notebook_core.c9a6d9df5de5df84.js"
+             "?v=c9a6d9df5de5df84:501:249\n"
+             "    at d (http://127.0.0.1:46437/static/notebook/notebook_core.c9a6d9df5de5df84.js"
+             "?v=c9a6d9df5de5df84:509:200027)")
+    message = "pageerror: Cannot read properties of undefined (reading 'schema')"
+    assert known_start_up_error("notebook7", (message, stack))
+    assert not known_start_up_error("jupyterlab", (message, stack))  # not JupyterLab's
+    # the same words thrown by the widget's module (anywidget loads it from a blob: URL)
+    widget_stack = stack.replace("http://127.0.0.1:46437/static/notebook/notebook_core."
+                                 "c9a6d9df5de5df84.js", "blob:http://127.0.0.1:46437/1f0c", 1)
+    assert not known_start_up_error("notebook7", (message, widget_stack))
+    assert not known_start_up_error("notebook7", (message + "!", stack))
+    assert not known_start_up_error("notebook7", ("console.error: " + message[11:], ""))
 
 
 def run_cell(page, index: int) -> None:
@@ -78,27 +118,32 @@ def in_own_thread(fn) -> None:
         except BaseException as err:  # re-raised below, in the test's thread
             failure.append(err)
 
-    worker = threading.Thread(target=target, name="jupyterlab-e2e")
+    worker = threading.Thread(target=target, name="jupyter-e2e")
     worker.start()
     worker.join()
     if failure:
         raise failure[0]
 
 
-@pytest.fixture
-def lab_server(tmp_path):
+@pytest.fixture(params=list(FRONT_ENDS))
+def server(request, tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is absent (Debian's chromium package; .ci/run installs it)")
+    pytest.importorskip(FRONT_ENDS[request.param].module,
+                        minversion="7" if request.param == "notebook7" else None)
     root = tmp_path / "root"
     root.mkdir()
     (root / "widget.ipynb").write_text(json.dumps(notebook(
         [CELL_WIDGET, CELL_CHECK, CELL_BAD])))
-    with JupyterLab(root) as server:
+    with JupyterServer(root, request.param) as server:
         yield server
+    assert server.leftover_processes() == [], "Jupyter processes outlived the test"
 
 
-def test_click_on_the_widget_moves_the_start_python_sees(lab_server):
-    in_own_thread(lambda: scenario(lab_server))
+@pytest.mark.browser
+@pytest.mark.slow
+def test_click_on_the_widget_moves_the_start_python_sees(server):
+    in_own_thread(lambda: scenario(server))
 
 
 def scenario(server) -> None:
@@ -108,25 +153,32 @@ def scenario(server) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: page.errors.append(f"console.{m.type}: {m.text}")
+        page.errors = []  # (message, stack or "")
+        page.on("pageerror", lambda e: page.errors.append((f"pageerror: {e}", e.stack or "")))
+        page.on("console", lambda m: page.errors.append((f"console.{m.type}: {m.text}", ""))
                 if m.type == "error" else None)
-        page.goto(server.lab_url("widget.ipynb"))
+        page.goto(server.page_url("widget.ipynb"))
+        key = server.name
         try:
-            click_and_check(page)
+            click_and_check(page, server, key)
         finally:
             ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "widget-jupyterlab.png"))
+            page.screenshot(path=str(ARTIFACTS / f"widget-{key}.png"))
             context.close()
             browser.close()
 
 
-def click_and_check(page) -> None:
+def click_and_check(page, server: JupyterServer, front_end: str) -> None:
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-    # the kernel is up once the status bar says so
-    wait_until(lambda: "| Idle" in page.locator(".jp-StatusBar-Widget").all_inner_texts().__str__(),
+    # the kernel is up once the server sees the page connected to it and the page says so
+    wait_until(server.kernel_connected, what="the page connected to a kernel")
+    status = page.locator(FRONT_ENDS[front_end].kernel_status)
+    wait_until(lambda: FRONT_ENDS[front_end].idle in str(status.all_text_contents()),
                what="an idle kernel")
+    # the front end's own known start-up errors, if any, are behind us: the rest count
+    for error in [e for e in page.errors if known_start_up_error(front_end, e)]:
+        print(f"tolerated, {front_end}'s own (KNOWN_FRONT_END_ERRORS): {error[0]}")
+        page.errors.remove(error)
     run_cell(page, 0)
 
     root = page.locator(".dl-widget")
@@ -179,4 +231,4 @@ def click_and_check(page) -> None:
     run_cell(page, 2)
     wait_until(lambda: "lr' parameter of Adam" in message.inner_text(), what="the kernel's refusal")
     assert root.get_attribute("data-state") == "error"
-    assert page.errors == [], page.errors
+    assert [message for message, _ in page.errors] == [], page.errors
