@@ -227,9 +227,15 @@ function clearRuns() {
 }
 
 // ------------------------------------------------------------------ URL
+// The hash this page last wrote or applied. A hash that differs from it is a link the user
+// opened or typed, which the hashchange handler applies: the debounced write must not replace
+// it with the view it is leaving (that lost a link opened within 60 ms of a run's end).
+let ownHash = null;
 const updateUrl = debounce(() => {
+  if (ownHash !== null && location.hash !== ownHash) return;
   const hash = "#" + encodeState(app.s);
   if (location.hash !== hash) history.replaceState(null, "", hash);
+  ownHash = hash;
 }, 60);
 
 // ------------------------------------------------------------------ surface controls
@@ -791,7 +797,8 @@ async function exportServer(kind) {
 
 async function share() {
   updateUrl.cancel();
-  history.replaceState(null, "", "#" + encodeState(app.s));
+  ownHash = "#" + encodeState(app.s);
+  history.replaceState(null, "", ownHash);
   try {
     await navigator.clipboard.writeText(location.href);
     showMessage("Link copied: it reproduces this view.", "info");
@@ -816,6 +823,7 @@ function defaultState() {
 }
 
 function applyHash() {
+  ownHash = location.hash;
   const base = defaultState();
   const parsed = decodeState(location.hash) || {};
   const s = { ...base, ...parsed };
