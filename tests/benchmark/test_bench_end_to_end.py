@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from bench_helpers import wait_for_first_trial
 
 from descentlab.benchmark import SUMMARY_COLUMNS, Store, run_benchmark
 from descentlab.cli import main
@@ -271,16 +272,7 @@ def test_sigterm_to_the_process_group_stops_bench_like_ctrl_c(reference, tiny, t
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        deadline = time.time() + 90
-        done = 0
-        while time.time() < deadline and proc.poll() is None and done == 0:
-            if db.exists():
-                try:
-                    with sqlite3.connect(db, timeout=0.1) as con:
-                        done = con.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-                except sqlite3.OperationalError:
-                    pass
-            time.sleep(0.05)
+        wait_for_first_trial(proc, db, timeout=90)
         assert proc.poll() is None, "the run finished before SIGTERM"
         os.killpg(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

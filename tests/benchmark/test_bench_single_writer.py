@@ -11,6 +11,7 @@ import textwrap
 import time
 
 import pytest
+from bench_helpers import wait_for_first_trial
 
 from descentlab.cli import main
 
@@ -149,17 +150,7 @@ def test_workers_die_when_bench_is_killed_with_sigkill(tmp_path, tiny):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers = []
     try:
-        deadline = time.time() + 120
-        db = tmp_path / "results.sqlite"
-        done = 0
-        while time.time() < deadline and proc.poll() is None and done == 0:
-            if db.exists():  # a first task stored: the workers are up and initialised
-                try:
-                    with sqlite3.connect(db, timeout=0.1) as con:
-                        done = con.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-                except sqlite3.OperationalError:
-                    pass
-            time.sleep(0.05)
+        wait_for_first_trial(proc, tmp_path / "results.sqlite", timeout=120)
         workers = [p for p in _children(proc.pid)
                    if "multiprocessing" in open(f"/proc/{p}/cmdline").read()]
         assert proc.poll() is None and len(workers) >= 2, "no workers seen before the end"
