@@ -136,3 +136,17 @@ def test_state_layout(case):
         np.testing.assert_allclose(opt.lookahead(theta, state), theta - 0.7 * state["v"])
     else:
         assert opt.lookahead(theta, state) is theta
+
+
+@pytest.mark.parametrize("gamma", [0.7, np.array([[0.5], [0.9]])], ids=["float", "batched"])
+def test_nag_lookahead_keeps_the_params_dtype(gamma):
+    """The look-ahead point is where the next gradient is taken: float32 params give a float32
+    point, also when gamma is batched (its float64 values are rounded to the params' dtype)."""
+    theta = np.ones((2, 3), dtype=np.float32)
+    opt = optim.NAG(lr=0.1, gamma=gamma)
+    state = opt.init(theta)
+    opt.step(theta, np.ones_like(theta), state)
+    point = opt.lookahead(theta, state)
+    assert point.dtype == np.float32
+    expected = theta - np.asarray(gamma, dtype=np.float32) * state["v"]
+    np.testing.assert_array_equal(point, expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from descentlab._backend import as_like
 from descentlab.optim._base import NONNEGATIVE, UNIT_OPEN, Family, Optimizer
 
 __all__ = ["GD", "SGD", "Momentum", "NAG"]
@@ -165,4 +166,5 @@ class NAG(Momentum):
         """``theta - gamma * v``: the point the momentum step leads to (a new array)."""
         self._check_params(params)
         self._check_state(params, state)
-        return params - self.coefficients(params).gamma * state["v"]
+        # gamma in the params' dtype (a batched gamma too): the point has the params' dtype
+        return params - as_like(self.gamma, params) * state["v"]
