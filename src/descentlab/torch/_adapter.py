@@ -147,11 +147,10 @@ class TorchOptimizer(torch.optim.Optimizer):
     at step time (that would wait for the device at every step, or break the graph).
 
     Speed: the step is plain tensor arithmetic, one parameter at a time, which
-    ``torch.compile`` fuses. Compile a function that takes the optimizer as an argument
-    (``step = torch.compile(lambda opt: opt.step())``): dynamo then treats the state's Python
-    numbers (the step count ``t``) as dynamic after one recompilation. Read from a global
-    variable, the optimizer's numbers are specialized, and the step may recompile at every step
-    (as with a float lr that a scheduler changes: use a tensor lr).
+    ``torch.compile`` fuses. The step count ``t`` (and Nadam's ``mu_product``) are 0-d tensors
+    in the state, as torch.optim's ``step``, so a compiled ``opt.step()`` reads them as data and
+    does not recompile as they grow, whether the optimizer is an argument or a global; a float lr
+    that a scheduler changes recompiles the step each time (use a tensor lr).
 
     Decision: a learning-rate scheduler changes ``lr`` in the lecture's rule; for Momentum the
     lecture's ``v = gamma v + lr g`` then differs from torch's ``v = lr * (gamma b + g)``.
@@ -413,12 +412,12 @@ class TorchOptimizer(torch.optim.Optimizer):
         ``step.item()`` (a CPU tensor: no device sync), so its bias corrections are the NumPy
         path's float64 arithmetic; compiled, it reads the tensors, which the graph updates."""
         rp, rg, rstate = _real(core, p, g, state)
-        numbers = not _compiling()
-        if numbers or rstate is not state:
+        eager = not _compiling()
+        if eager or rstate is not state:
             rstate = dict(rstate)
             for name in core.scalars:
                 value = rstate[name]
-                if numbers and torch.is_tensor(value):
+                if eager and torch.is_tensor(value):
                     rstate[name] = int(value) if name == "t" else float(value)
         core.apply(rp, rg, rstate)
         if rstate is not state:  # the step count and any other number the rule keeps
